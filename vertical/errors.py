@@ -1,0 +1,96 @@
+"""Exception classes shared by every package.
+
+Each error carries a message that says what went wrong and a ``hint`` that says what to do.
+The CLI prints ``message`` + ``hint`` on one screen and exits with code 2; the REST API maps
+``http_status`` to the response status.
+"""
+
+from __future__ import annotations
+
+
+class VerticalError(Exception):
+    """Base class: a user-facing error with a remedy."""
+
+    http_status: int = 400
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class SpecError(VerticalError):
+    """domain.yaml is missing or invalid."""
+
+    http_status = 422
+
+
+class DomainNotFoundError(VerticalError):
+    http_status = 404
+
+
+class ModelNotFoundError(VerticalError):
+    """A model named in a spec is neither provisioned nor a readable path/hub id."""
+
+    http_status = 503
+
+
+class ProvisioningError(VerticalError):
+    """`vertical models pull` could not fetch or convert a model."""
+
+
+class KnowledgeError(VerticalError):
+    """Knowledge store / retrieval failures."""
+
+
+class IngestError(KnowledgeError):
+    """An ingestion job could not run (not a single bad file: those go to the report)."""
+
+
+class LowConfidenceError(KnowledgeError):
+    """Retrieval found nothing above the confidence threshold; fallback chains catch this."""
+
+
+class DataFormatError(VerticalError):
+    """A training data file or record is malformed."""
+
+    http_status = 422
+
+
+class DataPolicyError(VerticalError):
+    """A data mix violates a guard (e.g. continued-pretraining domain share > 15%)."""
+
+
+class TrainingError(VerticalError):
+    """Training could not start or continue."""
+
+
+class HardwareError(VerticalError):
+    """The requested feature needs hardware this machine lacks (e.g. QLoRA without CUDA)."""
+
+
+class ServingError(VerticalError):
+    http_status = 503
+
+
+class ContextBudgetError(ServingError):
+    """The request cannot fit the model's context even after trimming history."""
+
+    http_status = 413
+
+
+class EngineUnavailableError(ServingError):
+    """The generation engine is unreachable or failed; fallback chains catch this."""
+
+
+class ManifestError(VerticalError):
+    """No build manifest, or one that does not match the domain."""
+
+    http_status = 409
+
+
+class BuildError(VerticalError):
+    """A build step failed; the previous manifest is left intact."""

@@ -1,0 +1,45 @@
+"""Process-wide settings, overridable with ``VERTICAL_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VERTICAL_", extra="ignore")
+
+    home: Path = Field(
+        default=Path.home() / ".cache" / "vertical",
+        description="Where provisioned models live (VERTICAL_HOME).",
+    )
+    workspace: Path = Field(
+        default=Path(".vertical"),
+        description="Where builds write per-domain state: KB, adapters, manifest (VERTICAL_WORKSPACE).",
+    )
+    chroma_url: str | None = Field(
+        default=None, description="Use a Chroma server (HttpClient) instead of the local store."
+    )
+    device: str = Field(default="auto", description="auto | cpu | cuda")
+    api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the REST API.")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    def domain_dir(self, domain: str) -> Path:
+        """Per-domain build state: ``<workspace>/<domain>/``."""
+        return self.workspace / domain
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change VERTICAL_* variables between cases)."""
+    get_settings.cache_clear()
