@@ -94,3 +94,41 @@ class ManifestError(VerticalError):
 
 class BuildError(VerticalError):
     """A build step failed; the previous manifest is left intact."""
+
+
+class DocumentNotFoundError(KnowledgeError):
+    """A document named by source is not in the domain's knowledge base."""
+
+    http_status = 404
+
+
+class ServerBusyError(ServingError):
+    """The generation queue is full; the client should retry after a short wait."""
+
+    http_status = 429
+
+
+class GenerationTimeoutError(ServingError):
+    """A generation request ran past the server's per-request time limit."""
+
+    http_status = 504
+
+
+class ApiError(ServingError):
+    """The REST API answered with an error, or could not be reached (used by the UI client)."""
+
+    def __init__(self, message: str, hint: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status  # HTTP status, or None when the server could not be reached
+
+
+class AuthError(VerticalError):
+    """Missing or unknown API key."""
+
+    http_status = 401
+
+
+class ForbiddenError(VerticalError):
+    """The API key (or client address) may not use this domain."""
+
+    http_status = 403

@@ -1,0 +1,150 @@
+"""Ingest throughput: ours (IngestJob → Chroma + BM25) vs a LlamaIndex IngestionPipeline + VectorStoreIndex.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py [--public-docs 120]
+
+Corpus: the counseling docs (md/txt/html/pdf/docx) plus news articles from gensim's test corpus
+``lee_background.cor`` (read straight from the gensim wheel fetched with ``pip download --no-deps``;
+gensim itself is not installed). Both arms use the same SentenceTransformer object, the same token
+chunk size/overlap and start with the model warm. Writes bench/out/knowledge_ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "out"
+COUNSELING = REPO / "examples" / "counseling"
+
+
+def gensim_file(name: str) -> str:
+    """Text of ``gensim/test/test_data/<name>`` from the gensim wheel (downloaded once, not installed)."""
+    cache = OUT / "wheels"
+    wheels = sorted(cache.glob("gensim-*.whl"))
+    if not wheels:
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                        "gensim", "-d", str(cache)], check=True)
+        wheels = sorted(cache.glob("gensim-*.whl"))
+    with zipfile.ZipFile(wheels[-1]) as zf:
+        return zf.read(f"gensim/test/test_data/{name}").decode("utf-8", errors="replace")
+
+
+def lee_documents(limit: int | None = None) -> list[str]:
+    docs = [line.strip() for line in gensim_file("lee_background.cor").splitlines() if line.strip()]
+    return docs[:limit] if limit else docs
+
+
+def build_corpus(folder: Path, public_docs: int) -> Path:
+    """domain.yaml + docs/: counseling docs and ``public_docs`` lee_background articles as .txt."""
+    shutil.copytree(COUNSELING / "docs", folder / "docs")
+    shutil.copy(COUNSELING / "domain.yaml", folder / "domain.yaml")
+    for i, text in enumerate(lee_documents(public_docs)):
+        (folder / "docs" / f"lee-{i:03d}.txt").write_text(text + "\n", encoding="utf-8")
+    return folder
+
+
+def run_ours(domain: Path, workspace: Path) -> dict:
+    from knowledge.jobs import IngestJob
+    from knowledge.store import KnowledgeBase
+    from vertical.settings import reset_settings
+    from vertical.spec import load_domain
+
+    os.environ["VERTICAL_WORKSPACE"] = str(workspace)
+    reset_settings()
+    spec = load_domain(domain)
+    started = time.perf_counter()
+    first = IngestJob(spec).run()
+    first_s = time.perf_counter() - started
+    started = time.perf_counter()
+    again = IngestJob(spec).run()
+    again_s = time.perf_counter() - started
+    files = len(first.added)
+    return {"files": files, "chunks": KnowledgeBase.for_domain(spec).count(), "first_s": first_s,
+            "docs_per_s": files / first_s, "reingest_s": again_s, "reingest_written": again.chunks_written,
+            "reingest_share": again_s / first_s, "skipped": first.skipped}
+
+
+def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_name: str) -> dict:
+    from typing import Any
+
+    from llama_index.core import Settings, SimpleDirectoryReader, VectorStoreIndex
+    from llama_index.core.embeddings import BaseEmbedding
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.core.node_parser import SentenceSplitter
+
+    from vertical.runtime import load_embedder, load_tokenizer
+
+    model = load_embedder(embedder_name)
+
+    class SameSentenceTransformer(BaseEmbedding):  # the identical model object our arm uses
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return model.encode(query, normalize_embeddings=True).tolist()
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return model.encode(text, normalize_embeddings=True).tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return model.encode(texts, normalize_embeddings=True).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> Any:
+            return self._get_query_embedding(query)
+
+    embed = SameSentenceTransformer(model_name=embedder_name)
+    Settings.embed_model, Settings.llm = embed, None
+    tokenizer = load_tokenizer(embedder_name)
+    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap,
+                                tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False, verbose=False))
+    text_files = [p for p in sorted((domain / "docs").iterdir()) if p.suffix in (".md", ".txt")]
+    started = time.perf_counter()
+    documents = SimpleDirectoryReader(input_files=[str(p) for p in text_files]).load_data()
+    nodes = IngestionPipeline(transformations=[splitter, embed]).run(documents=documents)
+    index = VectorStoreIndex(nodes, embed_model=embed)
+    seconds = time.perf_counter() - started
+    return {"files": len(text_files), "chunks": len(index.docstore.docs), "first_s": seconds,
+            "docs_per_s": len(text_files) / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--public-docs", type=int, default=120, help="lee_background articles to add")
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    from vertical.runtime import load_embedder, load_tokenizer
+    from vertical.spec import load_domain
+
+    with tempfile.TemporaryDirectory() as tmp:
+        domain = build_corpus(Path(tmp) / "corpus", args.public_docs)
+        spec = load_domain(domain)
+        load_embedder(spec.embedder).encode(["warm up"])  # both arms start with the model loaded
+        load_tokenizer(spec.embedder)
+        # LlamaIndex reads only text formats without extra reader packages: give it md/txt only, and
+        # report ours on the same md/txt subset too (a second folder) so docs/s compare like for like.
+        text_only = Path(tmp) / "text-only"
+        shutil.copytree(domain, text_only)
+        for p in (text_only / "docs").iterdir():
+            if p.suffix not in (".md", ".txt"):
+                p.unlink()
+        llama = run_llamaindex(text_only, spec.knowledge.chunk_size, spec.knowledge.chunk_overlap, spec.embedder)
+        ours_text = run_ours(text_only, Path(tmp) / "ws-text")
+        ours_all = run_ours(domain, Path(tmp) / "ws-all")
+    result = {"ours_text_only": ours_text, "ours_all_formats": ours_all, "llamaindex_text_only": llama,
+              "speedup_docs_per_s": ours_text["docs_per_s"] / llama["docs_per_s"], "public_docs": args.public_docs}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "knowledge_ingest.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

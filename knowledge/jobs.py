@@ -1,0 +1,286 @@
+"""``IngestJob``: load → chunk → embed → commit per file, incremental, resumable, cancellable.
+
+A file is re-processed only when the hash of its bytes or the chunking config changed; within a
+changed file only chunks with new ids are embedded. Files are embedded in groups (one encode call for
+many files, so batches stay full) and committed one by one (see ``knowledge.sync``). The cancel flag
+is checked between files. Progress is a thread-safe dict the API can poll.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from knowledge.chunking import Chunk
+from knowledge.loaders import SkipFile, check_size, load_bytes
+from knowledge.sources import SourceFile, discover, in_scope
+from vertical.errors import IngestError, VerticalError
+from vertical.settings import get_settings
+from vertical.spec import DomainSpec
+
+EMBED_GROUP_CHUNKS = 256  # chunks collected across files before one encode call
+CHUNKER_VERSION = 1
+
+
+def chunk_config(spec: DomainSpec) -> str:
+    """Everything that changes chunks or vectors: a change re-ingests every file."""
+    k = spec.knowledge
+    return json.dumps({"v": CHUNKER_VERSION, "embedder": spec.embedder, "size": k.chunk_size,
+                       "overlap": k.chunk_overlap, "json_field": k.json_field, "csv_column": k.csv_column},
+                      sort_keys=True)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
+    failed: list[dict] = field(default_factory=list)  # {"path", "reason"}
+    notes: list[dict] = field(default_factory=list)  # non-fatal problems inside ingested files
+    recovered: list[str] = field(default_factory=list)  # sources repaired after an interrupted job
+    chunks_written: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.chunks_written or self.chunks_removed or self.deleted or self.recovered)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged),
+            "deleted": len(self.deleted), "skipped": self.skipped, "failed": self.failed, "notes": self.notes,
+            "recovered": self.recovered, "chunks_written": self.chunks_written,
+            "chunks_removed": self.chunks_removed, "chunks_total": self.chunks_total,
+            "seconds": round(self.seconds, 3), "cancelled": self.cancelled,
+            "files": {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                      "deleted": self.deleted},
+        }
+
+
+@dataclass
+class _Prepared:
+    file: SourceFile
+    file_hash: str
+    title: str
+    chunks: list[Chunk]
+    is_new: bool
+
+
+class _DomainLock:
+    """One ingest per domain at a time, across threads and processes (flock on a file)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "ingest.lock"
+        self._fh = None
+
+    def __enter__(self) -> "_DomainLock":
+        self._fh = open(self.path, "a")
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._fh.close()
+            raise IngestError("another ingest is already running for this domain",
+                              hint="wait for it to finish (or cancel it), then run again") from exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self._fh.close()
+
+
+class IngestJob:
+    def __init__(self, spec: DomainSpec, paths: list[Path] | None = None, sync: bool = False) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.spec, self.paths, self.sync = spec, [Path(p) for p in paths] if paths else None, sync
+        self.status = "pending"
+        self.error: str | None = None
+        self.report = IngestReport()
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._progress: dict[str, Any] = {"files_done": 0, "files_total": 0, "chunks": 0, "chunks_embedded": 0,
+                                          "embed_rate": 0.0, "current": "", "elapsed_s": 0.0}
+        self._on_progress: Callable[[dict], None] | None = None
+        self._started = 0.0
+        self._embed_seconds = 0.0
+
+    # ---- API-facing state -------------------------------------------------------------------
+    @property
+    def progress(self) -> dict[str, Any]:
+        with self._lock:
+            return {**self._progress, "status": self.status}
+
+    def cancel(self) -> None:
+        """Stop after the file being committed now; committed files stay."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _update(self, **values: Any) -> None:
+        r = self.report
+        with self._lock:
+            self._progress.update(values)
+            self._progress.update(added=len(r.added), updated=len(r.updated), unchanged=len(r.unchanged),
+                                  skipped=len(r.skipped), failed=len(r.failed), deleted=len(r.deleted),
+                                  elapsed_s=round(time.perf_counter() - self._started, 2))
+            snapshot = {**self._progress, "status": self.status}
+        if self._on_progress is not None:
+            self._on_progress(snapshot)
+
+    def _file_done(self, current: str) -> None:
+        with self._lock:
+            done = self._progress["files_done"] + 1
+        self._update(files_done=done, current=current)
+
+    # ---- the job ----------------------------------------------------------------------------
+    def run(self, on_progress: Callable[[dict], None] | None = None) -> IngestReport:
+        from knowledge.store import KnowledgeBase
+        from knowledge.sync import reconcile
+
+        self._on_progress, self._started = on_progress, time.perf_counter()
+        self.status = "running"
+        try:
+            kb = KnowledgeBase.for_domain(self.spec)
+            with _DomainLock(get_settings().domain_dir(self.spec.name)):
+                if kb.records.pending():
+                    self.report.recovered = reconcile(kb)
+                files, roots = discover(self.spec, self.paths)
+                self._update(files_total=len(files))
+                self._ingest(kb, files)
+                if self.sync and not self.cancelled:
+                    self._delete_missing(kb, files, roots)
+                if self.report.changed or kb.bm25.stored_tag() != kb.content_hash():
+                    kb.rebuild_bm25()
+                self.report.chunks_total = kb.count()
+        except VerticalError as exc:
+            self.status, self.error = "failed", str(exc)
+            self._update()
+            raise
+        except Exception as exc:
+            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            self._update()
+            raise IngestError(f"ingest of {self.spec.name!r} failed: {self.error}",
+                              hint="fix the cause and run again: committed files are kept") from exc
+        self.report.cancelled = self.cancelled
+        self.report.seconds = time.perf_counter() - self._started
+        self.status = "cancelled" if self.cancelled else "done"
+        self._update(current="")
+        return self.report
+
+    def _ingest(self, kb: Any, files: list[SourceFile]) -> None:
+        config = chunk_config(self.spec)
+        records = kb.records.files()
+        chunker = None
+        group: list[_Prepared] = []
+        for file in files:
+            if self.cancelled:
+                break
+            self._update(current=file.source)
+            try:
+                check_size(file.path, self.spec.knowledge)
+                data = file.path.read_bytes()
+            except SkipFile as exc:
+                self._skip(file, exc.reason)
+                continue
+            except OSError as exc:
+                self._fail(file, f"cannot read: {exc}")
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            record = records.get(file.source)
+            if record is not None and record.file_hash == digest and record.config == config:
+                self.report.unchanged.append(file.source)
+                self._file_done(file.source)
+                continue
+            try:
+                document = load_bytes(data, file.path, self.spec.knowledge)
+                if chunker is None:
+                    chunker = self._chunker()
+                chunks = chunker.chunk(document, file.source)
+                if not chunks:
+                    raise SkipFile("no text after chunking")
+            except SkipFile as exc:
+                self._skip(file, exc.reason)
+                continue
+            except Exception as exc:  # a parser bug on one odd file must not stop the job
+                self._fail(file, f"{type(exc).__name__}: {exc}")
+                continue
+            self.report.notes.extend({"path": file.source, "note": n} for n in document.notes)
+            group.append(_Prepared(file, digest, document.title, chunks, record is None))
+            if sum(len(p.chunks) for p in group) >= EMBED_GROUP_CHUNKS:
+                self._flush(kb, group, config)
+                group = []
+        if group:
+            self._flush(kb, group, config)
+
+    def _chunker(self) -> Any:
+        from knowledge.chunking import TokenChunker
+        from vertical.runtime import load_tokenizer
+
+        k = self.spec.knowledge
+        return TokenChunker(load_tokenizer(self.spec.embedder), k.chunk_size, k.chunk_overlap)
+
+    def _flush(self, kb: Any, group: list[_Prepared], config: str) -> None:
+        """Embed the group's new chunks in one call, then commit file by file."""
+        from knowledge.embedding import embed_texts
+        from knowledge.sync import commit_file, new_chunks
+
+        needed = {c.id: c for p in group for c in new_chunks(kb, p.file.source, p.chunks)}
+        started = time.perf_counter()
+        vectors = embed_texts(self.spec.embedder, [c.index_text for c in needed.values()])
+        self._embed_seconds += time.perf_counter() - started
+        embeddings = dict(zip(needed, vectors))
+        with self._lock:
+            embedded = self._progress["chunks_embedded"] + len(needed)
+        self._update(chunks_embedded=embedded, embed_rate=round(embedded / max(self._embed_seconds, 1e-9), 1))
+        for prepared in group:
+            if self.cancelled:
+                return
+            source = prepared.file.source
+            try:
+                change = commit_file(kb, source=source, origin=str(prepared.file.path), file_hash=prepared.file_hash,
+                                     config=config, title=prepared.title, chunks=prepared.chunks,
+                                     embeddings=embeddings)
+            except VerticalError:
+                raise  # the store itself is unusable (e.g. Chroma server down): stop the job
+            except Exception as exc:
+                self._fail(prepared.file, f"could not store chunks: {type(exc).__name__}: {exc}")
+                continue
+            (self.report.added if prepared.is_new else self.report.updated).append(source)
+            self.report.chunks_written += change.written
+            self.report.chunks_removed += change.removed
+            with self._lock:
+                written = self._progress["chunks"] + change.written
+            self._update(chunks=written)
+            self._file_done(source)
+
+    def _delete_missing(self, kb: Any, files: list[SourceFile], roots: list[Path]) -> None:
+        from knowledge.sync import remove_source
+
+        seen = {f.source for f in files}
+        for source, record in sorted(kb.records.files().items()):
+            if source not in seen and in_scope(record.origin, roots):
+                self.report.chunks_removed += remove_source(kb, source)
+                self.report.deleted.append(source)
+                self._update()
+
+    def _skip(self, file: SourceFile, reason: str) -> None:
+        self.report.skipped.append({"path": file.source, "reason": reason})
+        self._file_done(file.source)
+
+    def _fail(self, file: SourceFile, reason: str) -> None:
+        self.report.failed.append({"path": file.source, "reason": reason})
+        self._file_done(file.source)

@@ -1,0 +1,110 @@
+"""The per-file commit protocol and crash recovery (the only code that writes chunks).
+
+Order for one file: mark it pending → upsert its new chunks → delete its stale chunks → record the
+new chunk ids and clear the mark (one SQLite transaction). A job killed anywhere in between leaves
+a pending mark; :func:`reconcile` then removes chunks no record owns, and forgets a record whose
+chunks are no longer all present so the file is ingested again. Ids are deterministic, so redoing
+any step never duplicates a chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.chunking import Chunk
+from knowledge.records import FileRecord, now_iso
+from knowledge.store import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class FileChange:
+    written: int  # chunks embedded and written
+    removed: int  # stale chunks deleted
+    total: int  # chunks the file has now
+
+
+def _metadata(chunk: Chunk, ingested_at: str) -> dict:
+    return {"source": chunk.source, "title": chunk.title, "heading": chunk.heading,
+            "position": chunk.position, "hash": chunk.hash, "ingested_at": ingested_at}
+
+
+def new_chunks(kb: KnowledgeBase, source: str, chunks: list[Chunk]) -> list[Chunk]:
+    """Chunks of ``source`` not stored yet: only these need embeddings."""
+    record = kb.records.get(source)
+    old = set(record.chunk_ids) if record else set()
+    return [c for c in chunks if c.id not in old]
+
+
+def commit_file(kb: KnowledgeBase, *, source: str, origin: str, file_hash: str, config: str, title: str,
+                chunks: list[Chunk], embeddings: dict[str, np.ndarray]) -> FileChange:
+    """Replace ``source``'s chunks by ``chunks``; ``embeddings`` holds a vector per new chunk id."""
+    record = kb.records.get(source)
+    old_ids = set(record.chunk_ids) if record else set()
+    new_ids = {c.id for c in chunks}
+    ingested_at = now_iso()
+    fresh = [c for c in chunks if c.id not in old_ids]
+    # Kept chunks may have moved (position/heading): rewrite their metadata with their stored vectors.
+    kept = [c for c in chunks if c.id in old_ids]
+    moved: list[Chunk] = []
+    stored: dict[str, np.ndarray] = {}
+    if kept:
+        got = kb.vectors.get(ids=[c.id for c in kept], embeddings=True)
+        meta = dict(zip(got["ids"], got["metadatas"]))
+        stored = {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+        for c in kept:
+            m = meta.get(c.id) or {}
+            if c.id not in stored:
+                fresh.append(c)  # lost from the vector store: needs writing again
+            elif (m.get("position"), m.get("heading"), m.get("title")) != (c.position, c.heading, c.title):
+                moved.append(c)
+    missing = [c.id for c in fresh if c.id not in embeddings]
+    if missing:
+        raise ValueError(f"no embedding for {len(missing)} new chunk(s) of {source}")
+    vectors = {**stored, **embeddings}
+    to_write = fresh + moved
+    stale = sorted(old_ids - new_ids)
+    kb.records.mark_pending(source)
+    if to_write:
+        kb.vectors.upsert(
+            [c.id for c in to_write], np.stack([vectors[c.id] for c in to_write]),
+            [c.text for c in to_write], [_metadata(c, ingested_at) for c in to_write],
+        )
+    if stale:
+        kb.vectors.delete(stale)
+    kb.records.commit_file(FileRecord(source, origin, file_hash, config, title, tuple(c.id for c in chunks),
+                                      ingested_at))
+    return FileChange(written=len(fresh), removed=len(stale), total=len(chunks))
+
+
+def remove_source(kb: KnowledgeBase, source: str) -> int:
+    """Delete every chunk of ``source`` and its record; returns how many chunks it had."""
+    record = kb.records.get(source)
+    ids = set(record.chunk_ids) if record else set()
+    kb.records.mark_pending(source)
+    ids |= set(kb.vectors.ids(where={"source": source}))
+    if ids:
+        kb.vectors.delete(sorted(ids))
+    kb.records.remove_file(source)
+    return len(record.chunk_ids) if record else 0
+
+
+def reconcile(kb: KnowledgeBase) -> list[str]:
+    """Repair what an interrupted job left; returns the sources that must be ingested again."""
+    redo = []
+    for source in kb.records.pending():
+        record = kb.records.get(source)
+        recorded = set(record.chunk_ids) if record else set()
+        present = set(kb.vectors.ids(where={"source": source}))
+        if recorded <= present:
+            orphans = sorted(present - recorded)
+            if orphans:
+                kb.vectors.delete(orphans)
+            kb.records.clear_pending(source)
+        else:  # some recorded chunks are gone: forget the file entirely, the next scan re-adds it
+            if present:
+                kb.vectors.delete(sorted(present))
+            kb.records.remove_file(source)
+            redo.append(source)
+    return redo
