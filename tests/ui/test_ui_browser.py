@@ -1,0 +1,101 @@
+"""The real thing: `streamlit run ui/app.py` + the API, driven by Debian chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from ui.client import ApiClient
+from ui.feedback import FeedbackStore
+from ui.launch import free_port, stop, streamlit_command, wait_http
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+REPO = Path(__file__).resolve().parents[2]
+BENCH_OUT = REPO / "bench" / "out"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)")]
+
+
+@contextmanager
+def streamlit_page(api_url: str, tmp_path: Path, path: str = ""):
+    """`streamlit run ui/app.py` on a free port (waits for /_stcore/health), and a chromium page on it."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    env = {**os.environ, "VERTICAL_API_URL": api_url, "VERTICAL_WORKSPACE": str(tmp_path / "workspace")}
+    log_path = tmp_path / "streamlit.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(streamlit_command(port), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            assert wait_http(f"http://127.0.0.1:{port}/_stcore/health", 90, proc), log_path.read_text()
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+                try:
+                    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                    page.goto(f"http://127.0.0.1:{port}/{path}", wait_until="domcontentloaded")
+                    yield page
+                finally:
+                    browser.close()
+        finally:
+            stop(proc)
+
+
+def test_browser_chat_question_gets_streamed_answer_with_sources(ui_api: dict, tmp_path: Path):
+    with streamlit_page(ui_api["url"], tmp_path) as page:
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.wait_for(timeout=60_000)
+        box.fill("How can I sleep better when I feel anxious?")
+        box.press("Enter")
+        sources = page.get_by_text("Sources (", exact=False)
+        sources.wait_for(timeout=180_000)
+        answer = page.get_by_test_id("stChatMessage").nth(1)
+        assert len(answer.inner_text().split()) > 5
+        helpful = page.get_by_role("button", name="Helpful", exact=True)
+        helpful.wait_for(timeout=30_000)  # the run that streamed the answer has finished
+        page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=30_000)
+        sources.click()
+        page.get_by_text("sleep-hygiene.md", exact=False).first.wait_for(timeout=10_000)
+        page.wait_for_timeout(500)  # let the expander finish opening before the screenshot
+        assert page.get_by_text("path: base+rag", exact=False).count() == 1
+        shot = tmp_path / "ui-chat.png"
+        page.screenshot(path=str(shot), full_page=True)
+        helpful.click()
+        page.get_by_text("thumbs up saved", exact=False).wait_for(timeout=30_000)
+    assert shot.stat().st_size > 10_000
+    rows = FeedbackStore(tmp_path / "workspace" / "feedback.sqlite").list("counseling")
+    assert [r.rating for r in rows] == [1] and rows[0].sources[0] == "sleep-hygiene.md"
+    BENCH_OUT.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, BENCH_OUT / "ui-chat.png")
+
+
+def test_browser_upload_shows_live_job_and_report(ui_api: dict, tmp_path: Path):
+    BENCH_OUT.mkdir(parents=True, exist_ok=True)
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.copy(REPO / "examples/counseling/docs/loneliness.txt", upload / "loneliness.txt")
+    (upload / "scan.docx").write_bytes(b"not a zip at all")
+    with streamlit_page(ui_api["url"], tmp_path, "knowledge") as page:
+        page.get_by_text("Add documents", exact=False).wait_for(timeout=60_000)
+        # a deep link keeps the app's navigation (titles, not file names)
+        assert "Build & eval" in page.get_by_test_id("stSidebarNav").inner_text()
+        page.locator("input[type=file]").set_input_files([str(upload / "loneliness.txt"), str(upload / "scan.docx")])
+        page.get_by_role("button", name="Ingest", exact=True).click()
+        page.get_by_text("Ingestion finished.", exact=False).wait_for(timeout=120_000)
+        page.get_by_text("Files not ingested", exact=False).wait_for(timeout=10_000)
+        page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=30_000)
+        page.get_by_text("corrupt DOCX", exact=False).first.wait_for(timeout=10_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(tmp_path / "ui-knowledge.png"), full_page=True)
+        shutil.copy(tmp_path / "ui-knowledge.png", BENCH_OUT / "ui-knowledge.png")
+        assert page.get_by_text("corrupt DOCX", exact=False).count() == 1
+    assert "loneliness.txt" in [d["source"] for d in ApiClient(ui_api["url"]).documents("counseling")]
