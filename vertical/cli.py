@@ -24,7 +24,7 @@ app = typer.Typer(
 models_app = typer.Typer(help="Provision and list the embedded default models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @models_app.command("pull")
@@ -110,7 +110,9 @@ def _register_packages() -> None:
     """Attach the commands each package contributes; a package that is not there yet is skipped."""
     import importlib
 
-    for module in ("knowledge.cli", "finetune.cli", "serving.cli", "ui.cli", "vertical.build_cli"):
+    for module in (
+        "knowledge.cli", "finetune.cli", "finetune.train.cli", "serving.cli", "ui.cli", "vertical.build_cli",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
