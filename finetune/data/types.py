@@ -13,6 +13,8 @@ ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 class Turn:
     role: Role
     content: str
+    # An assistant turn that calls a tool (ShareGPT "function_call", OpenAI "tool_calls"): content is the call JSON.
+    tool_call: bool = False
 
 
 @dataclass
