@@ -1,0 +1,32 @@
+"""Supervised fine-tuning (LoRA by default, QLoRA on CUDA, or full) with assistant-only loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from finetune.train.config import check_hardware, resolve_config
+from finetune.train.data_source import sft_data
+from finetune.train.engine import ProgressFn, run_training
+from finetune.train.result import TrainData, TrainResult
+from vertical.spec import DomainSpec
+
+
+def run_sft(
+    spec: DomainSpec,
+    out_dir: Path,
+    resume: bool = False,
+    overrides: dict[str, Any] | None = None,
+    data: TrainData | None = None,
+    on_progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Train an adapter on the domain's conversations; ``data`` defaults to ``prepare_sft``'s windows.
+
+    ``overrides`` take fields of the ``training`` section (method, max_steps, batch_size…) and
+    ``max_length``. With ``resume=True`` the run continues from its last complete checkpoint.
+    """
+    cfg = resolve_config(spec, overrides)
+    check_hardware(cfg.training.method)  # before any model or data is loaded
+    if data is None:
+        data = sft_data(spec, cfg.max_length, seed=cfg.training.seed)
+    return run_training(spec, data, Path(out_dir), cfg, kind="sft", resume=resume, on_progress=on_progress)
