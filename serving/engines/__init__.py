@@ -1,0 +1,69 @@
+"""Engine factory: ``make_engine(kind, spec, adapters)`` and a per-process default runtime cache."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vertical.errors import ServingError
+
+from serving.engines.base import Completion, Engine, GenerationParams, Messages
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vertical.spec import DomainSpec
+
+    from serving.domains import DomainRuntime
+
+__all__ = ["Completion", "Engine", "GenerationParams", "Messages", "make_engine", "default_runtime"]
+ENGINES = ("transformers", "vllm", "openai")
+_lock = threading.Lock()
+_engines: dict[tuple, Engine] = {}
+_runtimes: dict[str, "DomainRuntime"] = {}
+
+
+def make_engine(kind: str, spec: "DomainSpec", adapters: dict[str, str] | None = None, **options) -> Engine:
+    """A new engine of ``kind`` for the spec's base model with the given named LoRA adapters."""
+    if kind == "transformers":
+        from serving.engines.transformers_engine import TransformersEngine
+
+        return TransformersEngine(spec.base_model, adapters, **options)
+    if kind == "openai":
+        from serving.engines.openai_engine import OpenAIEngine
+
+        s = spec.serving
+        if not s.openai_base_url:
+            raise ServingError("engine openai needs serving.openai_base_url in domain.yaml",
+                               hint="set serving.openai_base_url (and openai_model, openai_api_key_env)")
+        return OpenAIEngine(s.openai_base_url, s.openai_model or spec.base_model, s.openai_api_key_env, adapters,
+                            **options)
+    if kind == "vllm":
+        from vertical.models import resolve_model
+        from vertical.runtime import pick_device
+
+        from serving.engines.vllm_engine import VLLMEngine
+
+        return VLLMEngine(spec.base_model, str(resolve_model(spec.base_model)), adapters,
+                          max_model_len=spec.serving.max_model_len, device=pick_device(), **options)
+    raise ServingError(f"unknown engine {kind!r}", hint=f"use one of {', '.join(ENGINES)}")
+
+
+def default_runtime(folder: Path) -> "DomainRuntime":
+    """A cached runtime for a domain folder on the engine its spec names (used by `vertical ask`)."""
+    from vertical.manifest import try_load_manifest
+    from vertical.spec import load_domain
+
+    from serving.domains import adapter_for, load_runtime
+
+    key = str(Path(folder).resolve())
+    with _lock:
+        if key in _runtimes:
+            return _runtimes[key]
+        spec = load_domain(folder)
+        adapter = adapter_for(spec, try_load_manifest(spec.name))
+        adapters = dict([adapter]) if adapter else {}
+        ekey = (spec.serving.engine, spec.base_model, tuple(sorted(adapters.items())))
+        if ekey not in _engines:
+            _engines[ekey] = make_engine(spec.serving.engine, spec, adapters)
+        runtime = _runtimes[key] = load_runtime(folder, _engines[ekey], adapter[0] if adapter else None)
+        return runtime
