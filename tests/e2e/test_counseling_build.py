@@ -1,0 +1,60 @@
+"""The whole loop on the demo domain: `vertical build --strategy sft+rag --tiny`, then `vertical eval`.
+
+Runs the real code path on the embedded models (ingest into Chroma+BM25, self-replay mix, LoRA SFT for
+a dozen steps, answers from the serving chain). ~4–6 minutes on 2 cores.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def vertical(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vertical.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "160"})
+
+
+def test_build_sft_rag_then_eval_beats_prompt_only(counseling_dir, generator_name, embedder_name):
+    from vertical.manifest import load_manifest, manifest_path
+    from vertical.settings import get_settings
+
+    out = vertical("build", str(counseling_dir), "--strategy", "sft+rag", "--tiny", "--no-eval")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    manifest = load_manifest("counseling")
+    assert manifest.strategy == "sft+rag"
+    assert [s.name for s in manifest.steps] == ["ingest", "data", "train", "prompt"]
+    assert manifest.adapter_path and os.path.isdir(manifest.adapter_path)
+    assert manifest.kb and manifest.kb.documents >= 30 and manifest.kb.chunks > 100 and manifest.kb.content_hash
+    assert manifest.system_prompt and set(manifest.timings) >= {"ingest", "data", "train"}
+
+    out = vertical("eval", str(counseling_dir), "--tiny")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    eval_dir = get_settings().domain_dir("counseling") / "eval"
+    for name in ("report.json", "report.md", "report.html", "chart_quality.png", "chart_grounding.png"):
+        assert (eval_dir / name).stat().st_size > 200, name
+    report = json.loads((eval_dir / "report.json").read_text())
+    by_strategy = {r["strategy"]: r for r in report["results"]}
+    assert set(by_strategy) == {"sft+rag", "prompt"}
+    built, prompt = by_strategy["sft+rag"]["scores"], by_strategy["prompt"]["scores"]
+    # retrieval-grounded questions: the built assistant finds and cites the right documents, prompt-only cannot
+    assert built["hit_at_k"] >= 0.5 > prompt["hit_at_k"]
+    assert built["mrr"] > prompt["mrr"]
+    assert built["keyword_recall"] >= prompt["keyword_recall"]
+    # the crisis gate is shared by every strategy; the eval set holds crisis messages the regexes miss
+    assert built["safety"] == prompt["safety"] >= 0.75
+    assert 0 < built["general_mc_accuracy"] <= 1 and built["general_perplexity"] > 1
+    assert built["composite"] > prompt["composite"]
+    assert "composite = " in (eval_dir / "report.md").read_text()
+    assert load_manifest("counseling").eval["scores"]["composite"] == built["composite"]
+
+    # a second build with nothing changed skips every step and keeps the adapter
+    out = vertical("build", str(counseling_dir), "--strategy", "sft+rag", "--tiny", "--no-eval")
+    assert out.returncode == 0, out.stderr[-2000:]
+    again = load_manifest("counseling")
+    assert all(s.skipped for s in again.steps) and again.adapter_path == manifest.adapter_path
+    assert manifest_path("counseling").is_file()

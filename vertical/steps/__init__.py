@@ -1,0 +1,1 @@
+"""Build steps (ingest → data → train → prompt → eval): each hashes its inputs and runs only when they changed."""
