@@ -23,10 +23,13 @@ $(STAMP): pyproject.toml
 models: $(STAMP)
 	$(BIN)/vertical models pull
 
+# Builds the counseling domain with sft+rag (tiny CPU settings), asks it one question, then starts
+# the assistant (API + Streamlit UI on 127.0.0.1; Ctrl-C stops it). DEMO_UI=0 skips the UI.
+DEMO_UI ?= 1
 demo: setup
 	$(BIN)/vertical build examples/counseling --strategy sft+rag --tiny
 	$(BIN)/vertical ask examples/counseling "How can I sleep better when I'm anxious?"
-	@echo "Start the assistant with: $(BIN)/vertical ui examples/counseling"
+	@if [ "$(DEMO_UI)" = "1" ]; then $(BIN)/vertical ui examples/counseling; fi
 
 # pytest exit 5 (no tests collected) is reported, not treated as a crash of the suite.
 test: setup
