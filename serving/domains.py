@@ -7,6 +7,7 @@ never built is served from its spec, with RAG when its knowledge base already ho
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ class DomainRuntime:
     notes: list[str] = field(default_factory=list)
     _kb: Any = None
     _kb_checked: bool = False
+    _kb_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -52,14 +54,17 @@ class DomainRuntime:
 
     def kb(self) -> Any:
         """The domain's KnowledgeBase, or None when the knowledge package is not installed."""
-        if not self._kb_checked:
-            self._kb_checked = True
-            try:
-                from knowledge.store import KnowledgeBase
-            except ImportError:
-                self.notes.append("knowledge package unavailable: answering without retrieval")
-                return None
-            self._kb = KnowledgeBase.for_domain(self.spec)
+        if self._kb_checked:  # fast path once initialised; the flag is set only after _kb is
+            return self._kb
+        with self._kb_lock:  # concurrent first calls (eval threads, API pool) must not see a half-made KB
+            if not self._kb_checked:
+                try:
+                    from knowledge.store import KnowledgeBase
+                except ImportError:
+                    self.notes.append("knowledge package unavailable: answering without retrieval")
+                else:
+                    self._kb = KnowledgeBase.for_domain(self.spec)
+                self._kb_checked = True
         return self._kb
 
     @property

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from serving.api.config import ServeSettings
 
-ROUTER_MODULES = ("routes_ops", "routes_openai", "routes_domains", "routes_kb")
+ROUTER_MODULES = ("routes_ops", "routes_openai", "routes_domains", "routes_kb", "routes_strategy")
 
 
 def build_runtimes(domains: list[Path], settings: ServeSettings) -> dict:
