@@ -169,8 +169,11 @@ class ApiClient:
     def plan(self, domain: str) -> dict:
         return self.get(f"/v1/domains/{domain}/plan")
 
-    def build(self, domain: str, strategy: str | None = None) -> dict:
-        return self.post(f"/v1/domains/{domain}/build", {"strategy": strategy} if strategy else {})
+    def build(self, domain: str, strategy: str | None = None, tiny: bool = False) -> dict:
+        body: dict = {"tiny": tiny}
+        if strategy:
+            body["strategy"] = strategy
+        return self.post(f"/v1/domains/{domain}/build", body)
 
     def manifest(self, domain: str) -> dict:
         return self.get(f"/v1/domains/{domain}/manifest")

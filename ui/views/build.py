@@ -39,9 +39,10 @@ def build_section(recommended: str | None) -> None:
     options = STRATEGIES if recommended in STRATEGIES or not recommended else [recommended, *STRATEGIES]
     strategy = st.selectbox("Strategy", options, index=options.index(recommended) if recommended in options else 0,
                             key="build-strategy")
+    tiny = st.checkbox("Tiny CPU settings (few training steps, eval on a subset)", value=True, key="build-tiny")
     if st.button("Start build", key="start-build"):
         try:
-            started = client().build(domain, strategy)
+            started = client().build(domain, strategy, tiny=tiny)
             st.session_state[f"build-{domain}"] = started.get("job_id")
             if not started.get("job_id"):
                 st.success("Build finished.")
