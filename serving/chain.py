@@ -226,6 +226,8 @@ def answer(domain: Any, question: str, history: list[dict] | None = None, **opti
 
     if isinstance(domain, DomainRuntime):
         runtime = domain
+    elif isinstance(domain, (str, Path)):  # check first: Path itself has a `.root` attribute ("/")
+        runtime = default_runtime(Path(domain))
     else:
         folder = getattr(domain, "domain_root", None) or getattr(domain, "root", None) or domain
         runtime = default_runtime(Path(folder))
