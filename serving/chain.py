@@ -19,7 +19,7 @@ from typing import Any
 from vertical.errors import EngineUnavailableError, LowConfidenceError, ModelNotFoundError, ServingError
 
 from serving.budget import BudgetResult, fit_context
-from serving.citations import cited_numbers, extractive_answer, grounding
+from serving.citations import attribute_citations, cited_numbers, extractive_answer, grounding
 from serving.decompose import decompose
 from serving.domains import DomainRuntime
 from serving.engines.base import GenerationParams
@@ -124,13 +124,17 @@ def _generate(state: dict, adapter: str | None, with_sources: bool, path: str) -
     trace.append(f"answered by: {path} ({runtime.engine.kind} engine, {runtime.engine.model}"
                  + (f", adapter {adapter}" if adapter else "") + f"), prompt {budget.prompt_tokens} tokens")
     sources = [source_dict(i, h) for i, h in enumerate(hits, 1)]
+    text = completion.text
     if hits:
-        cited, bad = cited_numbers(completion.text, len(hits))
-        trace.append(grounding(completion.text, [h.text for h in hits], cited)[1])
+        text, attributed = attribute_citations(text, [h.text for h in hits])
+        if attributed:
+            trace.append(f"citations: model wrote none; attributed {attributed} by word overlap per sentence")
+        cited, bad = cited_numbers(text, len(hits))
+        trace.append(grounding(text, [h.text for h in hits], cited)[1])
         if bad:
             trace.append(f"citations: {bad} do not match any source")
     usage = {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens}
-    return Answer(completion.text, sources, trace, path, usage)
+    return Answer(text, sources, trace, path, usage)
 
 
 def _link(name: str, fn: Any) -> Any:

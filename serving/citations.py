@@ -59,3 +59,35 @@ def extractive_answer(question: str, hits: Sequence[Any], max_sources: int = 2) 
         best = max(sentences, key=lambda s: len(terms & content_words(s)))
         parts.append(f"{best} [{i}]")
     return " ".join(parts)
+
+
+ATTRIBUTE_MIN_SHARE = 0.3  # share of a sentence's content words that one source must contain to be cited
+ATTRIBUTE_MIN_WORDS = 3
+
+
+def attribute_citations(answer: str, sources: Sequence[str]) -> tuple[str, list[int]]:
+    """Append ``[n]`` to each answer sentence that one retrieved source clearly supports.
+
+    Small models rarely write citation markers themselves; this post-hoc attribution maps each
+    sentence to the source sharing most of its content words, and leaves unsupported sentences
+    uncited (so the grounding check still flags them). Answers that already cite are untouched.
+    """
+    if not sources or _CITE.search(answer):
+        return answer, []
+    pools = [content_words(s) for s in sources]
+    out, used = [], []
+    for sentence in _SENTENCE.split(answer.strip()):
+        words = content_words(sentence)
+        best_n, best_overlap = 0, 0
+        for n, pool in enumerate(pools, 1):
+            overlap = len(words & pool)
+            if overlap > best_overlap:
+                best_n, best_overlap = n, overlap
+        if words and best_overlap >= ATTRIBUTE_MIN_WORDS and best_overlap / len(words) >= ATTRIBUTE_MIN_SHARE:
+            stripped = sentence.rstrip()
+            end = len(stripped) - 1 if stripped[-1:] in ".!?" else len(stripped)
+            sentence = f"{stripped[:end]} [{best_n}]{stripped[end:]}"
+            if best_n not in used:
+                used.append(best_n)
+        out.append(sentence)
+    return " ".join(out), used
