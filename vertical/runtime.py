@@ -30,7 +30,11 @@ def pick_device() -> str:
 
 
 def _quiet_transformers() -> None:
+    import warnings
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # peft touches a deprecated transformers property when loading an adapter; not the user's concern.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
