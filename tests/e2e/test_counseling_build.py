@@ -58,3 +58,14 @@ def test_build_sft_rag_then_eval_beats_prompt_only(counseling_dir, generator_nam
     again = load_manifest("counseling")
     assert all(s.skipped for s in again.steps) and again.adapter_path == manifest.adapter_path
     assert manifest_path("counseling").is_file()
+
+    # auto: builds every candidate the planner allows (reusing the unchanged steps above), evaluates
+    # each on the same questions, keeps the best composite and records the whole table
+    out = vertical("build", str(counseling_dir), "--strategy", "auto", "--tiny")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    chosen = load_manifest("counseling")
+    table = {row["strategy"]: row["composite"] for row in chosen.candidates}
+    assert {"prompt", "rag", "sft+rag"} <= set(table), table
+    assert chosen.strategy == max(table, key=table.get)
+    assert table["sft+rag"] > table["prompt"] and table["rag"] > table["prompt"]
+    assert any("rag" in reason for reason in chosen.reasons)
