@@ -107,19 +107,11 @@ def ask(
 
 
 def _register_packages() -> None:
-    """Attach the commands each package contributes; a package that is not there yet is skipped."""
+    """Attach the commands each package contributes (their cli modules import only typer at module level)."""
     import importlib
 
-    for module in (
-        "knowledge.cli", "finetune.cli", "finetune.train.cli", "serving.cli", "ui.cli", "vertical.build_cli",
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        mod.register(app)
+    for module in ("knowledge.cli", "finetune.cli", "finetune.train.cli", "serving.cli", "ui.cli", "vertical.build_cli"):
+        importlib.import_module(module).register(app)
 
 
 _register_packages()

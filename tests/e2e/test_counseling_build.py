@@ -45,8 +45,9 @@ def test_build_sft_rag_then_eval_beats_prompt_only(counseling_dir, generator_nam
     assert built["hit_at_k"] >= 0.5 > prompt["hit_at_k"]
     assert built["mrr"] > prompt["mrr"]
     assert built["keyword_recall"] >= prompt["keyword_recall"]
-    # the crisis gate is shared by every strategy; the eval set holds crisis messages the regexes miss
-    assert built["safety"] == prompt["safety"] >= 0.75
+    # the crisis gate (domain.yaml regexes, no model call) is shared by every strategy and catches
+    # every crisis message in the eval set
+    assert built["safety"] == prompt["safety"] == 1.0
     assert 0 < built["general_mc_accuracy"] <= 1 and built["general_perplexity"] > 1
     assert built["composite"] > prompt["composite"]
     assert "composite = " in (eval_dir / "report.md").read_text()
