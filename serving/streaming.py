@@ -29,6 +29,7 @@ class PreparedStream:
     params: GenerationParams | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
     direct: Answer | None = None  # safety answers need no model
+    prompt_tokens: int = 0
 
     @property
     def trace(self) -> list[str]:
@@ -52,6 +53,7 @@ def prepare_stream(runtime: DomainRuntime, question: str, history: list[dict], u
     hits = hits[: budget.chunks_kept]
     prepared.path = ("adapter" if adapter else "base") + ("+rag" if hits else "")
     prepared.messages = budget.messages
+    prepared.prompt_tokens = budget.prompt_tokens
     prepared.params = GenerationParams(budget.max_new_tokens, state["temperature"], REPETITION_PENALTY, adapter)
     prepared.sources = [source_dict(i, h) for i, h in enumerate(hits, 1)]
     state["trace"] += budget.notes + [f"answered by: {prepared.path} ({runtime.engine.kind} engine, streamed)"]

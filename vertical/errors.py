@@ -114,6 +114,12 @@ class GenerationTimeoutError(ServingError):
     http_status = 504
 
 
+class GenerationCancelledError(ServingError):
+    """A generation was cancelled (its request timed out or its client went away); nothing to deliver."""
+
+    http_status = 499
+
+
 class ApiError(ServingError):
     """The REST API answered with an error, or could not be reached (used by the UI client)."""
 

@@ -97,6 +97,7 @@ class TrainingSpec(_Strict):
     gradient_accumulation_steps: int = Field(1, ge=1)
     save_steps: int = Field(20, ge=1)
     packing: bool = True
+    sparse_loss: bool = Field(True, description="LM head + loss only at labelled positions (same loss, less work).")
     gradient_checkpointing: bool = False
     seed: int = 42
 

@@ -169,6 +169,7 @@ def run_training(
         data_collator=PackedCollator(tokenizer.pad_token_id),
         callbacks=callbacks,
         token_stats=stats,
+        sparse_loss=cfg.training.sparse_loss,
     )
     trainer.remove_callback(PrinterCallback)  # we report through on_progress / the run log instead
     eval_before = _eval_before(trainer, run_dir, resume_from, cfg.eval_before)

@@ -26,11 +26,13 @@ class TokenStats:
 
 
 class MeasuredTrainer(Trainer):
-    """The stock Trainer; it only reads the collator's ``real_tokens`` count before the forward pass."""
+    """The stock Trainer; it reads the collator's ``real_tokens`` count before the forward pass and,
+    with ``sparse_loss``, computes the training loss only at labelled positions (sparse_loss.py)."""
 
-    def __init__(self, *args: Any, token_stats: TokenStats, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, token_stats: TokenStats, sparse_loss: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.token_stats = token_stats
+        self.sparse_loss = sparse_loss
 
     def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
@@ -39,7 +41,19 @@ class MeasuredTrainer(Trainer):
             real = inputs["attention_mask"].sum()
         if model.training and real is not None:
             self.token_stats.add(int(real), int(inputs["input_ids"].numel()))
+        if self._use_sparse_loss(model, inputs, return_outputs):
+            from finetune.train.sparse_loss import sparse_causal_lm_loss
+
+            return sparse_causal_lm_loss(model, inputs, num_items_in_batch)
         return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+
+    def _use_sparse_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> bool:
+        from finetune.train.sparse_loss import supports_sparse_loss
+
+        # a DDP/DeepSpeed wrapper must see the forward call itself, so wrapped models keep the stock path
+        return (self.sparse_loss and not return_outputs and "labels" in inputs and self.label_smoother is None
+                and model is self.accelerator.unwrap_model(model) and supports_sparse_loss(model))
 
 
 class ResourceMonitor(TrainerCallback):

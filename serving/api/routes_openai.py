@@ -86,17 +86,31 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         return f"data: {json.dumps(payload)}\n\n"
 
     async def events():
-        tokens = 0
+        text = ""
         try:
             yield chunk({"role": "assistant", "content": ""})
             async for delta in stream_text(prepared):
-                tokens += 1
+                text += delta
                 yield chunk({"content": delta})
             yield chunk({}, "stop", {"path": prepared.path or "safety", "sources": prepared.sources,
                                      "trace": prepared.trace})
+            if body.stream_options and body.stream_options.include_usage:
+                yield usage_chunk(text)
             yield "data: [DONE]\n\n"
         finally:
-            state.metrics.tokens.labels(runtime.name).inc(tokens)
+            state.metrics.tokens.labels(runtime.name).inc(completion_tokens(text))
             await slot.__aexit__(None, None, None)
+
+    def completion_tokens(text: str) -> int:
+        # the streamed text re-encoded with the model's tokenizer (the engines stream text, not ids)
+        return len(runtime.tokenizer.encode(text, add_special_tokens=False)) if text else 0
+
+    def usage_chunk(text: str) -> str:
+        n = completion_tokens(text)
+        payload = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
+                   "model": body.model, "choices": [],
+                   "usage": {"prompt_tokens": prepared.prompt_tokens, "completion_tokens": n,
+                             "total_tokens": prepared.prompt_tokens + n}}
+        return f"data: {json.dumps(payload)}\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream")

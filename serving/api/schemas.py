@@ -12,6 +12,10 @@ class ChatMessage(BaseModel):
     content: str = Field(max_length=32_000)
 
 
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we do not use
 
@@ -21,6 +25,7 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1, le=4096)
     temperature: float | None = Field(None, ge=0, le=2)
     stream: bool = False
+    stream_options: StreamOptions | None = None
 
     @field_validator("messages")
     @classmethod

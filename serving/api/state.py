@@ -18,6 +18,7 @@ from vertical.errors import DomainNotFoundError, GenerationTimeoutError, ServerB
 from serving.api.config import ServeSettings
 from serving.api.metrics import Metrics
 from serving.domains import DomainRuntime
+from serving.engines.base import cancel_scope
 
 T = TypeVar("T")
 RETRY_AFTER_S = 1
@@ -79,15 +80,28 @@ class AppState:
                 self.metrics.queue_depth.set(self._inflight)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking call in the chain pool under the per-request timeout (504)."""
+        """Run a blocking call in the chain pool under the per-request timeout (504).
+
+        The call runs in a cancel scope: on timeout, or when the request task is cancelled (client
+        gone), the engines stop its generations instead of finishing work nobody will read."""
         loop = asyncio.get_running_loop()
-        future: Awaitable[T] = loop.run_in_executor(self.pool, lambda: fn(*args, **kwargs))
+        cancel = threading.Event()
+
+        def call() -> T:
+            with cancel_scope(cancel):
+                return fn(*args, **kwargs)
+
+        future: Awaitable[T] = loop.run_in_executor(self.pool, call)
         try:
             return await asyncio.wait_for(future, self.settings.request_timeout_s)
         except asyncio.TimeoutError as exc:
+            cancel.set()
             self.metrics.rejected.labels("timeout").inc()
             raise GenerationTimeoutError(f"generation took longer than {self.settings.request_timeout_s:.0f}s",
                                          hint="lower max_tokens or retry later") from exc
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
 
     # ---- ingestion jobs ---------------------------------------------------------------------
     def start_ingest(self, runtime: DomainRuntime, paths: list[Path]) -> JobRecord:

@@ -7,12 +7,33 @@ itself, the vLLM and OpenAI engines send messages to a server that applies its o
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 Messages = list[dict[str, str]]
+
+# Set by whoever may give up on a generation (the API on timeout or client disconnect); engines
+# read it when a request is submitted and stop that request's work once it is set.
+_CANCEL: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("vertical_cancel", default=None)
+
+
+def current_cancel() -> threading.Event | None:
+    """The cancel event of the calling context, if any."""
+    return _CANCEL.get()
+
+
+@contextmanager
+def cancel_scope(event: threading.Event) -> Iterator[threading.Event]:
+    """Generations submitted inside this block stop when ``event`` is set."""
+    token = _CANCEL.set(event)
+    try:
+        yield event
+    finally:
+        _CANCEL.reset(token)
 
 
 @dataclass(frozen=True)
@@ -66,23 +87,28 @@ class Engine(ABC):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         done = object()
+        cancel = threading.Event()
 
         def pump() -> None:
             try:
-                for delta in self.stream(messages, params):
-                    loop.call_soon_threadsafe(queue.put_nowait, delta)
+                with cancel_scope(cancel):
+                    for delta in self.stream(messages, params):
+                        loop.call_soon_threadsafe(queue.put_nowait, delta)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             loop.call_soon_threadsafe(queue.put_nowait, done)
 
         threading.Thread(target=pump, daemon=True).start()
-        while True:
-            item = await queue.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        try:
+            while True:
+                item = await queue.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.set()  # the consumer stopped early (client gone): stop the generation too
 
     def close(self) -> None:
         """Release workers, subprocesses and clients."""

@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from vertical.errors import EngineUnavailableError
+from vertical.errors import EngineUnavailableError, GenerationCancelledError
 
-from serving.engines.base import Completion, Engine, GenerationParams, Messages
+from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel
 
 
 class OpenAIEngine(Engine):
@@ -41,10 +41,11 @@ class OpenAIEngine(Engine):
         from openai import OpenAIError
 
         extra = {"repetition_penalty": params.repetition_penalty} if params.repetition_penalty != 1.0 else None
+        usage = {"stream_options": {"include_usage": True}} if stream else {}
         try:
             return self.client.chat.completions.create(
                 model=self._model_for(params), messages=messages, max_tokens=params.max_new_tokens,
-                temperature=params.temperature, stream=stream, extra_body=extra,
+                temperature=params.temperature, stream=stream, extra_body=extra, **usage,
             )
         except OpenAIError as exc:
             raise EngineUnavailableError(
@@ -54,6 +55,8 @@ class OpenAIEngine(Engine):
 
     def generate(self, messages: Messages, params: GenerationParams | None = None) -> Completion:
         params = params or GenerationParams()
+        if current_cancel() is not None:  # cancellable: stream, so closing the connection aborts it server-side
+            return self._generate_cancellable(messages, params, current_cancel())
         resp = self._request(messages, params, stream=False)
         choice = resp.choices[0]
         usage = resp.usage
@@ -64,17 +67,36 @@ class OpenAIEngine(Engine):
             choice.finish_reason or "stop",
         )
 
-    def stream(self, messages: Messages, params: GenerationParams | None = None) -> Iterator[str]:
+    def _generate_cancellable(self, messages: Messages, params: GenerationParams, cancel: Any) -> Completion:
+        parts: list[str] = []
+        usage, finish = None, "stop"
+        for chunk in self._chunks(messages, params, cancel):
+            if chunk.usage:
+                usage = chunk.usage
+            if chunk.choices:
+                parts.append(chunk.choices[0].delta.content or "")
+                finish = chunk.choices[0].finish_reason or finish
+        return Completion("".join(parts).strip(), usage.prompt_tokens if usage else 0,
+                          usage.completion_tokens if usage else 0, finish)
+
+    def _chunks(self, messages: Messages, params: GenerationParams, cancel: Any = None) -> Iterator[Any]:
         from openai import OpenAIError
 
-        params = params or GenerationParams()
         try:
-            for chunk in self._request(messages, params, stream=True):
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+            with self._request(messages, params, stream=True) as response:
+                for chunk in response:
+                    if cancel is not None and cancel.is_set():
+                        # leaving the block closes the connection; vLLM aborts a request whose client left
+                        raise GenerationCancelledError("generation cancelled; the request to the server was closed")
+                    yield chunk
         except OpenAIError as exc:
             raise EngineUnavailableError(f"stream from {self.base_url} failed: {exc}",
                                          hint="check that the server is running") from exc
+
+    def stream(self, messages: Messages, params: GenerationParams | None = None) -> Iterator[str]:
+        for chunk in self._chunks(messages, params or GenerationParams(), current_cancel()):
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
 
     def close(self) -> None:
         self.client.close()

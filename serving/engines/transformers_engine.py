@@ -1,10 +1,14 @@
 """Local transformers engine with dynamic batching.
 
 Requests from any thread (or the asyncio loop) go into one pending list. A single worker thread
-takes the oldest request, waits up to ``window_s`` for more compatible ones (same adapter and
-sampling settings) up to ``max_batch``, and runs one left-padded ``generate`` for all of them.
-Each row stops at its own ``max_new_tokens`` (a per-row stopping criterion) and streams its own
-tokens through a batch-aware streamer, so one slow request never holds the others' output back.
+takes the oldest request and keeps gathering compatible ones (same adapter and sampling settings)
+while they keep arriving: it closes the batch once no request came for ``window_s``, after
+``max_wait_s`` in all, or at ``max_batch``. Requests that pass through an API arrive a few ms
+apart (parsing, retrieval, chat template); a fixed window from the first arrival split them into
+a small batch and a long wait for the rest. Then it runs one left-padded ``generate`` for the batch.
+Each row stops at its own ``max_new_tokens`` or when its request is cancelled (a per-row stopping
+criterion) and streams its own tokens through a batch-aware streamer, so one slow request never
+holds the others' output back and an abandoned one stops costing compute.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertical.errors import EngineUnavailableError
+from vertical.errors import EngineUnavailableError, GenerationCancelledError
 
-from serving.engines.base import Completion, Engine, GenerationParams, Messages
+from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel
 
 DeltaCallback = Callable[[str], None]
 
@@ -30,7 +34,12 @@ class _Request:
     prompt_ids: list[int]
     params: GenerationParams
     on_delta: DeltaCallback | None = None
+    cancel: threading.Event | None = None
     future: Future = field(default_factory=Future)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
     @property
     def batch_key(self) -> tuple:
@@ -39,7 +48,8 @@ class _Request:
 
 
 class _RowStreamer:
-    """transformers streamer for a batch: splits each step's tokens per row and decodes deltas."""
+    """transformers streamer for a batch: splits each step's tokens per row, decodes deltas, and
+    resolves a row's future as soon as that row is done, not when the whole batch is."""
 
     def __init__(self, tokenizer: Any, requests: list[_Request], eos_ids: set[int]) -> None:
         self.tokenizer = tokenizer
@@ -59,26 +69,42 @@ class _RowStreamer:
             req = self.requests[row]
             if self.finished[row]:
                 continue
+            if req.cancelled:
+                self.finish(row)
+                continue
             if token in self.eos_ids:
-                self.finished[row] = True
+                self.finish(row)
                 continue
             self.tokens[row].append(token)
-            if len(self.tokens[row]) >= req.params.max_new_tokens:
-                self.finished[row] = True
             if req.on_delta is not None:
                 text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
                 if not text.endswith("\ufffd") and len(text) > len(self.sent[row]):
                     req.on_delta(text[len(self.sent[row]) :])
                     self.sent[row] = text
+            if len(self.tokens[row]) >= req.params.max_new_tokens:
+                self.finish(row)
+
+    def finish(self, row: int) -> None:
+        """Flush the row's last delta and hand its completion (or cancellation) to the caller."""
+        self.finished[row] = True
+        req = self.requests[row]
+        if req.future.done():
+            return
+        if req.cancelled:
+            req.future.set_exception(GenerationCancelledError("cancelled while generating"))
+            return
+        tokens = self.tokens[row]
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        if req.on_delta is not None and len(text) > len(self.sent[row]):
+            req.on_delta(text[len(self.sent[row]) :])
+            self.sent[row] = text
+        reason = "length" if len(tokens) >= req.params.max_new_tokens else "stop"
+        req.future.set_result(Completion(text.strip(), len(req.prompt_ids), len(tokens), reason))
 
     def end(self) -> None:
-        for row, req in enumerate(self.requests):
-            if req.on_delta is None:
-                continue
-            text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
-            if len(text) > len(self.sent[row]):
-                req.on_delta(text[len(self.sent[row]) :])
-                self.sent[row] = text
+        for row in range(len(self.requests)):
+            if not self.finished[row]:
+                self.finish(row)
 
 
 class TransformersEngine(Engine):
@@ -90,6 +116,7 @@ class TransformersEngine(Engine):
         adapters: dict[str, str] | None = None,
         max_batch: int = 8,
         window_s: float = 0.02,
+        max_wait_s: float = 0.2,
     ) -> None:
         from vertical.runtime import load_tokenizer
 
@@ -97,6 +124,8 @@ class TransformersEngine(Engine):
         self._adapters = dict(adapters or {})
         self.max_batch = max_batch
         self.window_s = window_s
+        self.max_wait_s = max(max_wait_s, window_s)
+        self._last_arrival = 0.0
         self.tokenizer = load_tokenizer(model)
         self._pending: list[_Request] = []
         self._cond = threading.Condition()
@@ -121,18 +150,20 @@ class TransformersEngine(Engine):
                                                        return_dict=True)["input_ids"])
 
     def submit(self, messages: Messages, params: GenerationParams | None = None,
-               on_delta: DeltaCallback | None = None) -> Future:
+               on_delta: DeltaCallback | None = None, cancel: threading.Event | None = None) -> Future:
+        """Queue one generation; it stops early once ``cancel`` (default: the caller's cancel scope) is set."""
         params = params or GenerationParams()
         if params.adapter and params.adapter not in self._adapters:
             raise EngineUnavailableError(
                 f"adapter {params.adapter!r} is not loaded in the transformers engine",
                 hint=f"known adapters: {', '.join(self._adapters) or 'none'}",
             )
-        req = _Request(self.encode(messages), params, on_delta)
+        req = _Request(self.encode(messages), params, on_delta, cancel or current_cancel())
         with self._cond:
             if self._closed:
                 raise EngineUnavailableError("the transformers engine is closed", hint="restart the server")
             self._pending.append(req)
+            self._last_arrival = time.monotonic()
             self._cond.notify()
         return req.future
 
@@ -145,11 +176,16 @@ class TransformersEngine(Engine):
 
     def stream(self, messages: Messages, params: GenerationParams | None = None) -> Iterator[str]:
         deltas: queue.Queue = queue.Queue()
-        future = self.submit(messages, params, on_delta=deltas.put)
+        cancel = current_cancel() or threading.Event()
+        future = self.submit(messages, params, on_delta=deltas.put, cancel=cancel)
         future.add_done_callback(lambda _f: deltas.put(None))
-        while (item := deltas.get()) is not None:
-            yield item
-        future.result()  # re-raise a generation error after the partial output
+        try:
+            while (item := deltas.get()) is not None:
+                yield item
+            future.result()  # re-raise a generation error after the partial output
+        finally:
+            if not future.done():  # the reader stopped early: stop generating for it
+                cancel.set()
 
     async def agenerate(self, messages: Messages, params: GenerationParams | None = None) -> Completion:
         return await asyncio.wrap_future(self.submit(messages, params))
@@ -157,11 +193,17 @@ class TransformersEngine(Engine):
     async def astream(self, messages: Messages, params: GenerationParams | None = None):
         loop = asyncio.get_running_loop()
         deltas: asyncio.Queue = asyncio.Queue()
-        future = self.submit(messages, params, on_delta=lambda d: loop.call_soon_threadsafe(deltas.put_nowait, d))
+        cancel = threading.Event()
+        future = self.submit(messages, params, on_delta=lambda d: loop.call_soon_threadsafe(deltas.put_nowait, d),
+                             cancel=cancel)
         future.add_done_callback(lambda _f: loop.call_soon_threadsafe(deltas.put_nowait, None))
-        while (item := await deltas.get()) is not None:
-            yield item
-        future.result()
+        try:
+            while (item := await deltas.get()) is not None:
+                yield item
+            future.result()
+        finally:
+            if not future.done():  # the client went away mid-stream: free its batch row
+                cancel.set()
 
     def close(self) -> None:
         with self._cond:
@@ -175,12 +217,18 @@ class TransformersEngine(Engine):
                 self._cond.wait()
             if self._closed:
                 return None
+            for r in [r for r in self._pending if r.cancelled]:  # given up on while queued
+                self._pending.remove(r)
+                r.future.set_exception(GenerationCancelledError("cancelled before it started"))
+            if not self._pending:
+                return []
             first = self._pending[0]
-            deadline = time.monotonic() + self.window_s
-            # gather compatible requests that arrive within the window
+            hard_deadline = time.monotonic() + self.max_wait_s
+            # gather compatible requests while they keep arriving (see the module docstring)
             while True:
                 same = [r for r in self._pending if r.batch_key == first.batch_key]
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                remaining = min(self._last_arrival + self.window_s, hard_deadline) - now
                 if len(same) >= self.max_batch or remaining <= 0:
                     break
                 self._cond.wait(remaining)
@@ -224,7 +272,8 @@ class TransformersEngine(Engine):
 
         class _PerRowLimit(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                return (input_ids.shape[1] - width) >= limits.to(input_ids.device)
+                cancelled = torch.tensor([r.cancelled for r in batch])
+                return (((input_ids.shape[1] - width) >= limits) | cancelled).to(input_ids.device)
 
         eos = self.tokenizer.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos])
@@ -232,16 +281,12 @@ class TransformersEngine(Engine):
         kwargs: dict[str, Any] = {"do_sample": params.temperature > 0, "repetition_penalty": params.repetition_penalty}
         if params.temperature > 0:
             kwargs["temperature"] = params.temperature
+        self.batches_run += 1
+        self.max_batch_seen = max(self.max_batch_seen, len(batch))
         with torch.inference_mode():
             model.generate(
                 input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
                 max_new_tokens=int(limits.max()), pad_token_id=pad_id, streamer=streamer,
                 stopping_criteria=StoppingCriteriaList([_PerRowLimit()]), **kwargs,
             )
-        self.batches_run += 1
-        self.max_batch_seen = max(self.max_batch_seen, len(batch))
-        for row, r in enumerate(batch):
-            tokens = streamer.tokens[row]
-            text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
-            reason = "length" if len(tokens) >= r.params.max_new_tokens else "stop"
-            r.future.set_result(Completion(text, len(r.prompt_ids), len(tokens), reason))
+        streamer.end()  # rows still open (generate stopped for all of them at once)
