@@ -76,8 +76,13 @@ def run_ours(domain: Path, workspace: Path) -> dict:
             "reingest_share": again_s / first_s, "skipped": first.skipped}
 
 
-def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_name: str) -> dict:
+def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_name: str, bf16: bool = False) -> dict:
+    """LlamaIndex's pipeline on the same model object; ``bf16`` runs it under the same bf16 autocast
+    our arm uses on CPUs with native bf16, to show how much of the gap is precision alone."""
+    import contextlib
     from typing import Any
+
+    import torch
 
     from llama_index.core import Settings, SimpleDirectoryReader, VectorStoreIndex
     from llama_index.core.embeddings import BaseEmbedding
@@ -107,10 +112,12 @@ def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_n
     splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                                 tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False, verbose=False))
     text_files = [p for p in sorted((domain / "docs").iterdir()) if p.suffix in (".md", ".txt")]
+    precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     started = time.perf_counter()
-    documents = SimpleDirectoryReader(input_files=[str(p) for p in text_files]).load_data()
-    nodes = IngestionPipeline(transformations=[splitter, embed]).run(documents=documents)
-    index = VectorStoreIndex(nodes, embed_model=embed)
+    with precision:
+        documents = SimpleDirectoryReader(input_files=[str(p) for p in text_files]).load_data()
+        nodes = IngestionPipeline(transformations=[splitter, embed]).run(documents=documents)
+        index = VectorStoreIndex(nodes, embed_model=embed)
     seconds = time.perf_counter() - started
     return {"files": len(text_files), "chunks": len(index.docstore.docs), "first_s": seconds,
             "docs_per_s": len(text_files) / seconds}
@@ -122,6 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from vertical.runtime import load_embedder, load_tokenizer
+    from vertical.settings import get_settings
     from vertical.spec import load_domain
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,10 +145,18 @@ def main() -> None:
             if p.suffix not in (".md", ".txt"):
                 p.unlink()
         llama = run_llamaindex(text_only, spec.knowledge.chunk_size, spec.knowledge.chunk_overlap, spec.embedder)
+        llama_bf16 = run_llamaindex(text_only, spec.knowledge.chunk_size, spec.knowledge.chunk_overlap,
+                                    spec.embedder, bf16=True)
         ours_text = run_ours(text_only, Path(tmp) / "ws-text")
         ours_all = run_ours(domain, Path(tmp) / "ws-all")
+    from knowledge.embedding import cpu_has_native_bf16
+
     result = {"ours_text_only": ours_text, "ours_all_formats": ours_all, "llamaindex_text_only": llama,
-              "speedup_docs_per_s": ours_text["docs_per_s"] / llama["docs_per_s"], "public_docs": args.public_docs}
+              "llamaindex_text_only_bf16": llama_bf16, "ours_embed_precision": get_settings().embed_precision,
+              "cpu_native_bf16": cpu_has_native_bf16(),
+              "speedup_docs_per_s": ours_text["docs_per_s"] / llama["docs_per_s"],
+              "speedup_vs_llamaindex_bf16": ours_text["docs_per_s"] / llama_bf16["docs_per_s"],
+              "public_docs": args.public_docs}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "knowledge_ingest.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -234,9 +234,9 @@ class IngestJob:
         return TokenChunker(load_tokenizer(self.spec.embedder), k.chunk_size, k.chunk_overlap)
 
     def _flush(self, kb: Any, group: list[_Prepared], config: str) -> None:
-        """Embed the group's new chunks in one call, then commit file by file."""
+        """Embed the group's new chunks in one call, then commit the group (one bad file fails alone)."""
         from knowledge.embedding import embed_texts
-        from knowledge.sync import commit_file, new_chunks
+        from knowledge.sync import FileUpdate, commit_files, new_chunks, reconcile
 
         needed = {c.id: c for p in group for c in new_chunks(kb, p.file.source, p.chunks)}
         started = time.perf_counter()
@@ -246,19 +246,28 @@ class IngestJob:
         with self._lock:
             embedded = self._progress["chunks_embedded"] + len(needed)
         self._update(chunks_embedded=embedded, embed_rate=round(embedded / max(self._embed_seconds, 1e-9), 1))
-        for prepared in group:
-            if self.cancelled:
-                return
-            source = prepared.file.source
-            try:
-                change = commit_file(kb, source=source, origin=str(prepared.file.path), file_hash=prepared.file_hash,
-                                     config=config, title=prepared.title, chunks=prepared.chunks,
-                                     embeddings=embeddings)
-            except VerticalError:
-                raise  # the store itself is unusable (e.g. Chroma server down): stop the job
-            except Exception as exc:
-                self._fail(prepared.file, f"could not store chunks: {type(exc).__name__}: {exc}")
+        if self.cancelled:
+            return
+        updates = [FileUpdate(p.file.source, str(p.file.path), p.file_hash, config, p.title, p.chunks) for p in group]
+        try:
+            changes: list[Any] = commit_files(kb, updates, embeddings)
+        except VerticalError:
+            raise  # the store itself is unusable (e.g. Chroma server down): stop the job
+        except Exception:  # noqa: BLE001 - one bad file: commit one by one so only it fails
+            changes = []
+            for update in updates:
+                try:
+                    changes.append(commit_files(kb, [update], embeddings)[0])
+                except VerticalError:
+                    raise
+                except Exception as exc:
+                    changes.append(f"could not store chunks: {type(exc).__name__}: {exc}")
+            reconcile(kb)  # undo what the failed files half-wrote and clear their pending marks
+        for prepared, change in zip(group, changes):
+            if isinstance(change, str):
+                self._fail(prepared.file, change)
                 continue
+            source = prepared.file.source
             (self.report.added if prepared.is_new else self.report.updated).append(source)
             self.report.chunks_written += change.written
             self.report.chunks_removed += change.removed

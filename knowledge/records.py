@@ -91,12 +91,15 @@ class RecordStore:
         return sum(len(r.chunk_ids) for r in self.files().values())
 
     # ---- writes (each one transaction) -------------------------------------------------------
-    def mark_pending(self, source: str) -> None:
+    def mark_pending(self, source: str | list[str]) -> None:
+        """Mark one source (or several, in one transaction) as being changed right now."""
+        sources = [source] if isinstance(source, str) else source
         with self._lock:
             conn = self._connect(write=True)
             try:
                 with conn:
-                    conn.execute("INSERT OR REPLACE INTO pending VALUES (?, ?)", (source, now_iso()))
+                    conn.executemany("INSERT OR REPLACE INTO pending VALUES (?, ?)",
+                                     [(s, now_iso()) for s in sources])
             finally:
                 conn.close()
 
@@ -111,16 +114,20 @@ class RecordStore:
 
     def commit_file(self, record: FileRecord) -> None:
         """Record a file's chunk ids and clear its pending mark, atomically."""
+        self.commit_files([record])
+
+    def commit_files(self, records: list[FileRecord]) -> None:
+        """Record several files' chunk ids and clear their pending marks in one transaction."""
         with self._lock:
             conn = self._connect(write=True)
             try:
                 with conn:
-                    conn.execute(
+                    conn.executemany(
                         "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (record.source, record.origin, record.file_hash, record.config, record.title,
-                         json.dumps(list(record.chunk_ids)), record.ingested_at),
+                        [(r.source, r.origin, r.file_hash, r.config, r.title, json.dumps(list(r.chunk_ids)),
+                          r.ingested_at) for r in records],
                     )
-                    conn.execute("DELETE FROM pending WHERE source = ?", (record.source,))
+                    conn.executemany("DELETE FROM pending WHERE source = ?", [(r.source,) for r in records])
                     self._update_hash(conn)
             finally:
                 conn.close()

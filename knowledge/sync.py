@@ -37,45 +37,68 @@ def new_chunks(kb: KnowledgeBase, source: str, chunks: list[Chunk]) -> list[Chun
     return [c for c in chunks if c.id not in old]
 
 
+@dataclass
+class FileUpdate:
+    """One file's new chunk set, ready to commit (``embeddings`` holds a vector per new chunk id)."""
+
+    source: str
+    origin: str
+    file_hash: str
+    config: str
+    title: str
+    chunks: list[Chunk]
+
+
 def commit_file(kb: KnowledgeBase, *, source: str, origin: str, file_hash: str, config: str, title: str,
                 chunks: list[Chunk], embeddings: dict[str, np.ndarray]) -> FileChange:
     """Replace ``source``'s chunks by ``chunks``; ``embeddings`` holds a vector per new chunk id."""
-    record = kb.records.get(source)
-    old_ids = set(record.chunk_ids) if record else set()
-    new_ids = {c.id for c in chunks}
+    update = FileUpdate(source, origin, file_hash, config, title, chunks)
+    return commit_files(kb, [update], embeddings)[0]
+
+
+def commit_files(kb: KnowledgeBase, updates: list[FileUpdate], embeddings: dict[str, np.ndarray]) -> list[FileChange]:
+    """Replace each file's chunks, for a group of files at once: one pending mark transaction, one
+    vector upsert, one delete, one record transaction (per-file round trips cost a quarter of a
+    first ingest). The crash protocol is the per-file one applied to the whole group."""
     ingested_at = now_iso()
-    fresh = [c for c in chunks if c.id not in old_ids]
-    # Kept chunks may have moved (position/heading): rewrite their metadata with their stored vectors.
-    kept = [c for c in chunks if c.id in old_ids]
-    moved: list[Chunk] = []
-    stored: dict[str, np.ndarray] = {}
-    if kept:
-        got = kb.vectors.get(ids=[c.id for c in kept], embeddings=True)
-        meta = dict(zip(got["ids"], got["metadatas"]))
-        stored = {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
-        for c in kept:
-            m = meta.get(c.id) or {}
-            if c.id not in stored:
-                fresh.append(c)  # lost from the vector store: needs writing again
-            elif (m.get("position"), m.get("heading"), m.get("title")) != (c.position, c.heading, c.title):
-                moved.append(c)
-    missing = [c.id for c in fresh if c.id not in embeddings]
-    if missing:
-        raise ValueError(f"no embedding for {len(missing)} new chunk(s) of {source}")
-    vectors = {**stored, **embeddings}
-    to_write = fresh + moved
-    stale = sorted(old_ids - new_ids)
-    kb.records.mark_pending(source)
-    if to_write:
-        kb.vectors.upsert(
-            [c.id for c in to_write], np.stack([vectors[c.id] for c in to_write]),
-            [c.text for c in to_write], [_metadata(c, ingested_at) for c in to_write],
-        )
+    to_write: list[Chunk] = []
+    vectors: dict[str, np.ndarray] = dict(embeddings)
+    stale: list[str] = []
+    changes: list[FileChange] = []
+    for u in updates:
+        record = kb.records.get(u.source)
+        old_ids = set(record.chunk_ids) if record else set()
+        fresh = [c for c in u.chunks if c.id not in old_ids]
+        # Kept chunks may have moved (position/heading): rewrite their metadata with their stored vectors.
+        kept = [c for c in u.chunks if c.id in old_ids]
+        moved: list[Chunk] = []
+        if kept:
+            got = kb.vectors.get(ids=[c.id for c in kept], embeddings=True)
+            meta = dict(zip(got["ids"], got["metadatas"]))
+            vectors.update({i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])})
+            for c in kept:
+                m = meta.get(c.id) or {}
+                if c.id not in meta:
+                    fresh.append(c)  # lost from the vector store: needs writing again
+                elif (m.get("position"), m.get("heading"), m.get("title")) != (c.position, c.heading, c.title):
+                    moved.append(c)
+        missing = [c.id for c in fresh if c.id not in vectors]
+        if missing:
+            raise ValueError(f"no embedding for {len(missing)} new chunk(s) of {u.source}")
+        to_write += fresh + moved
+        file_stale = sorted(old_ids - {c.id for c in u.chunks})
+        stale += file_stale
+        changes.append(FileChange(written=len(fresh), removed=len(file_stale), total=len(u.chunks)))
+    kb.records.mark_pending([u.source for u in updates])
+    unique = list({c.id: c for c in to_write}.values())  # Chroma rejects an id twice in one upsert
+    if unique:
+        kb.vectors.upsert([c.id for c in unique], np.stack([vectors[c.id] for c in unique]),
+                          [c.text for c in unique], [_metadata(c, ingested_at) for c in unique])
     if stale:
-        kb.vectors.delete(stale)
-    kb.records.commit_file(FileRecord(source, origin, file_hash, config, title, tuple(c.id for c in chunks),
-                                      ingested_at))
-    return FileChange(written=len(fresh), removed=len(stale), total=len(chunks))
+        kb.vectors.delete(sorted(set(stale)))
+    kb.records.commit_files([FileRecord(u.source, u.origin, u.file_hash, u.config, u.title,
+                                        tuple(c.id for c in u.chunks), ingested_at) for u in updates])
+    return changes
 
 
 def remove_source(kb: KnowledgeBase, source: str) -> int:

@@ -104,7 +104,10 @@ def test_domains_are_isolated(make_domain) -> None:
     assert kb_a.collection_name != kb_b.collection_name
 
 
-def test_cancel_stops_between_files_and_keeps_committed_work(make_domain) -> None:
+def test_cancel_stops_between_groups_and_keeps_committed_work(make_domain, monkeypatch) -> None:
+    import knowledge.jobs
+
+    monkeypatch.setattr(knowledge.jobs, "EMBED_GROUP_CHUNKS", 1)  # one file per embed+commit group
     files = {f"doc{i:02d}.md": f"# Doc {i}\n\nFact number {i} is about topic {i}." for i in range(6)}
     spec = make_domain("cancel", files)
     job = IngestJob(spec)
@@ -120,3 +123,26 @@ def test_cancel_stops_between_files_and_keeps_committed_work(make_domain) -> Non
     assert {d["source"] for d in kb.list_documents()} == set(report.added)
     rest = IngestJob(spec).run()
     assert sorted(rest.added + rest.unchanged) == sorted(files) and len(rest.unchanged) == len(report.added)
+
+
+def test_a_file_the_store_rejects_fails_alone_and_its_group_is_kept(make_domain, monkeypatch) -> None:
+    from knowledge.vector_store import ChromaStore as VectorStore
+
+    files = {f"doc{i}.md": f"# Doc {i}\n\nFact number {i} is about topic {i}." for i in range(4)}
+    spec = make_domain("group-fail", files)
+    original = VectorStore.upsert
+
+    def reject_doc2(self, ids, embeddings, documents, metadatas):
+        if any(m["source"] == "doc2.md" for m in metadatas):
+            raise ValueError("metadata rejected by the store")
+        return original(self, ids, embeddings, documents, metadatas)
+
+    monkeypatch.setattr(VectorStore, "upsert", reject_doc2)
+    report = IngestJob(spec).run()
+    assert [f["path"] for f in report.failed] == ["doc2.md"] and "metadata rejected" in report.failed[0]["reason"]
+    assert sorted(report.added) == ["doc0.md", "doc1.md", "doc3.md"]
+    kb = KnowledgeBase.for_domain(spec)
+    assert {d["source"] for d in kb.list_documents()} == {"doc0.md", "doc1.md", "doc3.md"}
+    assert kb.records.pending() == []  # nothing half-done left behind
+    monkeypatch.setattr(VectorStore, "upsert", original)
+    assert IngestJob(spec).run().added == ["doc2.md"]  # the next run picks it up
