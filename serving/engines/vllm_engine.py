@@ -36,7 +36,7 @@ def find_vllm_python() -> str | None:
         return os.environ[VLLM_PYTHON_ENV]
     local = DEFAULT_VENV / "bin" / "python"
     if local.is_file():
-        return str(local.resolve())
+        return str(local.absolute())  # not resolve(): the venv python is a symlink to the base interpreter
     import importlib.util
 
     return sys.executable if importlib.util.find_spec("vllm") else None

@@ -79,3 +79,23 @@ def test_vllm_streams_and_reports_unknown_adapter_clearly(vllm_engine) -> None:
     assert streamed.strip() == vllm_engine.generate(PROMPT, GREEDY).text
     with pytest.raises(EngineUnavailableError, match="not served"):
         vllm_engine.generate(PROMPT, GenerationParams(adapter="nope"))
+
+
+def test_our_api_answers_through_vllm_with_the_adapter(vllm_engine) -> None:
+    """`vertical serve --engine vllm` in miniature: our OpenAI-compatible API in front of the vLLM
+    server, the domain's model id routed to the LoRA adapter and the trace naming the path."""
+    from fastapi.testclient import TestClient
+
+    from serving.api import create_app
+    from serving.api.config import ServeSettings
+    from serving.domains import load_runtime
+
+    runtime = load_runtime(Path(__file__).resolve().parents[2] / "examples" / "counseling", vllm_engine,
+                           "counseling--sft")
+    client = TestClient(create_app([], ServeSettings(), runtimes={runtime.name: runtime}))
+    r = client.post("/v1/chat/completions", json={"model": "counseling", "max_tokens": 12, "messages": PROMPT})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["choices"][0]["message"]["content"] and body["usage"]["completion_tokens"] <= 12
+    assert body["vertical"]["path"].startswith("adapter")
+    assert any("vllm engine" in line and "adapter counseling--sft" in line for line in body["vertical"]["trace"])
