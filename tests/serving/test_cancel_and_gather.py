@@ -62,17 +62,18 @@ def test_closing_a_stream_early_stops_its_generation(engine):
 
 
 def test_staggered_arrivals_are_gathered_into_one_batch(generator_name):
-    """8 requests arriving 10 ms apart (70 ms in all): a 20 ms quiet gap keeps the batch open."""
+    """8 requests arriving 40 ms apart (280 ms in all): a batch that stays open while requests keep
+    coming (100 ms quiet gap) takes them all, where a fixed 100 ms window from the first would not."""
     from serving.engines.base import GenerationParams
     from serving.engines.transformers_engine import TransformersEngine
 
-    engine = TransformersEngine(generator_name, window_s=0.02, max_wait_s=0.5)
+    engine = TransformersEngine(generator_name, window_s=0.1, max_wait_s=2.0)
     try:
         engine.generate(Q, GenerationParams(max_new_tokens=1))  # warm up outside the measurement
         before = engine.batches_run
 
         def one(i: int):
-            time.sleep(0.01 * i)
+            time.sleep(0.04 * i)
             return engine.generate(Q, GenerationParams(max_new_tokens=4))
 
         with ThreadPoolExecutor(8) as pool:
