@@ -5,6 +5,9 @@ This module only adapts the data package's results; splitting, cleaning and mixi
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from finetune.train.packing import as_windows
@@ -63,9 +66,24 @@ def _call(fn: Any, spec: DomainSpec, max_length: int, seed: int) -> Any:
     return fn(spec, load_tokenizer(spec.base_model), **kwargs)
 
 
+@contextmanager
+def main_process_first() -> Iterator[None]:
+    """Under a multi-process launch, rank 0 prepares the data (and its caches, e.g. the self-replay
+    answers) while the other ranks wait, then they read its results instead of redoing the work."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        yield
+        return
+    from accelerate import PartialState
+
+    with PartialState().main_process_first():
+        yield
+
+
 def sft_data(spec: DomainSpec, max_length: int, seed: int = 42) -> TrainData:
-    return to_train_data(_call(_pipeline().prepare_sft, spec, max_length, seed))
+    with main_process_first():
+        return to_train_data(_call(_pipeline().prepare_sft, spec, max_length, seed))
 
 
 def cpt_data(spec: DomainSpec, max_length: int, seed: int = 42) -> TrainData:
-    return to_train_data(_call(_pipeline().prepare_cpt, spec, max_length, seed))
+    with main_process_first():
+        return to_train_data(_call(_pipeline().prepare_cpt, spec, max_length, seed))

@@ -201,6 +201,7 @@ def run_training(
         "eval_windows": len(data.eval),
         "packing": cfg.training.packing,
         "device": "cuda" if cuda else "cpu",
+        "processes": trainer.args.world_size,
         **monitor.summary(),
     }
     result = TrainResult(adapter_dir=out_dir, run_dir=run_dir, metrics=metrics,
