@@ -51,6 +51,9 @@ def training_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> Any:
         grouping = {"train_sampling_strategy": "group_by_length"}
     else:  # transformers 4.x
         grouping = {"group_by_length": True}
+    fields = TrainingArguments.__dataclass_fields__  # v5 renamed gradient_checkpointing (a warning each run)
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+    grouping[checkpointing] = t.gradient_checkpointing
     return TrainingArguments(
         **grouping,
         output_dir=str(checkpoints),
@@ -71,7 +74,6 @@ def training_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> Any:
         data_seed=t.seed,
         bf16=cuda,
         use_cpu=not cuda,
-        gradient_checkpointing=t.gradient_checkpointing,
         remove_unused_columns=False,
         dataloader_num_workers=0,
         deepspeed=cfg.deepspeed,
