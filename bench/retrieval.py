@@ -82,7 +82,7 @@ def latency(n_chunks: int, embedder: str) -> dict:
     from knowledge.chunking import Chunk, chunk_id, content_hash
     from knowledge.embedding import embed_query
     from knowledge.store import KnowledgeBase
-    from knowledge.sync import commit_file
+    from knowledge.sync import FileUpdate, commit_files
     from vertical.spec import DomainSpec
 
     spec = DomainSpec(name="bench10k", embedder=embedder)
@@ -96,8 +96,8 @@ def latency(n_chunks: int, embedder: str) -> dict:
                   for i, t in enumerate(texts[f : f + per_file])]
         vecs = rng.normal(size=(len(chunks), 384)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        commit_file(kb, source=source, origin=source, file_hash=source, config="bench", title=source,
-                    chunks=chunks, embeddings={c.id: v for c, v in zip(chunks, vecs)})
+        commit_files(kb, [FileUpdate(source, source, source, "bench", source, chunks)],
+                     {c.id: v for c, v in zip(chunks, vecs)})
     started = time.perf_counter()
     kb.rebuild_bm25()
     bm25_build_s = time.perf_counter() - started

@@ -236,7 +236,7 @@ class IngestJob:
     def _flush(self, kb: Any, group: list[_Prepared], config: str) -> None:
         """Embed the group's new chunks in one call, then commit the group (one bad file fails alone)."""
         from knowledge.embedding import embed_texts
-        from knowledge.sync import FileUpdate, commit_files, new_chunks, reconcile
+        from knowledge.sync import FileUpdate, new_chunks
 
         needed = {c.id: c for p in group for c in new_chunks(kb, p.file.source, p.chunks)}
         started = time.perf_counter()
@@ -249,21 +249,7 @@ class IngestJob:
         if self.cancelled:
             return
         updates = [FileUpdate(p.file.source, str(p.file.path), p.file_hash, config, p.title, p.chunks) for p in group]
-        try:
-            changes: list[Any] = commit_files(kb, updates, embeddings)
-        except VerticalError:
-            raise  # the store itself is unusable (e.g. Chroma server down): stop the job
-        except Exception:  # noqa: BLE001 - one bad file: commit one by one so only it fails
-            changes = []
-            for update in updates:
-                try:
-                    changes.append(commit_files(kb, [update], embeddings)[0])
-                except VerticalError:
-                    raise
-                except Exception as exc:
-                    changes.append(f"could not store chunks: {type(exc).__name__}: {exc}")
-            reconcile(kb)  # undo what the failed files half-wrote and clear their pending marks
-        for prepared, change in zip(group, changes):
+        for prepared, change in zip(group, self._commit(kb, updates, embeddings)):
             if isinstance(change, str):
                 self._fail(prepared.file, change)
                 continue
@@ -275,6 +261,29 @@ class IngestJob:
                 written = self._progress["chunks"] + change.written
             self._update(chunks=written)
             self._file_done(source)
+
+    @staticmethod
+    def _commit(kb: Any, updates: list[Any], embeddings: dict) -> list[Any]:
+        """Commit the group at once; if that fails, file by file so only the bad file fails.
+        Returns, per update, its FileChange or the reason it could not be stored."""
+        from knowledge.sync import commit_files, reconcile
+
+        try:
+            return list(commit_files(kb, updates, embeddings))
+        except VerticalError:
+            raise  # the store itself is unusable (e.g. Chroma server down): stop the job
+        except Exception:  # noqa: BLE001 - some file in the group is bad; find which
+            pass
+        results: list[Any] = []
+        for update in updates:
+            try:
+                results += commit_files(kb, [update], embeddings)
+            except VerticalError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported for this file only
+                results.append(f"could not store chunks: {type(exc).__name__}: {exc}")
+        reconcile(kb)  # undo what the failed files half-wrote and clear their pending marks
+        return results
 
     def _delete_missing(self, kb: Any, files: list[SourceFile], roots: list[Path]) -> None:
         from knowledge.sync import remove_source

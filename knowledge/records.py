@@ -112,10 +112,6 @@ class RecordStore:
             finally:
                 conn.close()
 
-    def commit_file(self, record: FileRecord) -> None:
-        """Record a file's chunk ids and clear its pending mark, atomically."""
-        self.commit_files([record])
-
     def commit_files(self, records: list[FileRecord]) -> None:
         """Record several files' chunk ids and clear their pending marks in one transaction."""
         with self._lock:

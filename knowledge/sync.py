@@ -49,13 +49,6 @@ class FileUpdate:
     chunks: list[Chunk]
 
 
-def commit_file(kb: KnowledgeBase, *, source: str, origin: str, file_hash: str, config: str, title: str,
-                chunks: list[Chunk], embeddings: dict[str, np.ndarray]) -> FileChange:
-    """Replace ``source``'s chunks by ``chunks``; ``embeddings`` holds a vector per new chunk id."""
-    update = FileUpdate(source, origin, file_hash, config, title, chunks)
-    return commit_files(kb, [update], embeddings)[0]
-
-
 def commit_files(kb: KnowledgeBase, updates: list[FileUpdate], embeddings: dict[str, np.ndarray]) -> list[FileChange]:
     """Replace each file's chunks, for a group of files at once: one pending mark transaction, one
     vector upsert, one delete, one record transaction (per-file round trips cost a quarter of a

@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from finetune.train.config import check_hardware, resolve_config
 from finetune.train.data_source import cpt_data
-from finetune.train.engine import ProgressFn, run_training
+from finetune.train.engine import ProgressFn, train_spec
 from finetune.train.result import TrainData, TrainResult
 from vertical.spec import DomainSpec
 
@@ -24,8 +23,4 @@ def run_cpt(
     data: TrainData | None = None,
     on_progress: ProgressFn | None = None,
 ) -> TrainResult:
-    cfg = resolve_config(spec, overrides)
-    check_hardware(cfg.training.method)
-    if data is None:
-        data = cpt_data(spec, cfg.max_length, seed=cfg.training.seed)
-    return run_training(spec, data, Path(out_dir), cfg, kind="cpt", resume=resume, on_progress=on_progress)
+    return train_spec(spec, out_dir, "cpt", cpt_data, resume, overrides, data, on_progress)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from finetune.train.artifacts import TRAIN_RECORD, finalize_model_dir, loss_series, plot_loss, staging_dir, write_run_log
 from finetune.train.checkpoints import last_complete_checkpoint
-from finetune.train.config import RunConfig
+from finetune.train.config import RunConfig, check_hardware, resolve_config
 from finetune.train.packing import PackedCollator, pack_windows, unpacked_rows
 from finetune.train.result import TrainData, TrainResult
 from vertical.errors import TrainingError
@@ -217,3 +217,22 @@ def run_training(
     _write_outputs(spec, data, cfg, kind, trainer, tokenizer, staging, result, started, eval_before, eval_after)
     shutil.rmtree(checkpoints, ignore_errors=True)  # the final adapter is saved; optimizer states are dead weight
     return result
+
+
+def train_spec(
+    spec: DomainSpec,
+    out_dir: Path,
+    kind: str,
+    load_data: Callable[[DomainSpec, int, int], TrainData],
+    resume: bool = False,
+    overrides: dict[str, Any] | None = None,
+    data: TrainData | None = None,
+    on_progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Shared body of run_sft / run_cpt: resolve the config, check hardware before loading anything,
+    prepare the data unless given (``load_data(spec, max_length, seed)``), then train."""
+    cfg = resolve_config(spec, overrides)
+    check_hardware(cfg.training.method)
+    if data is None:
+        data = load_data(spec, cfg.max_length, cfg.training.seed)
+    return run_training(spec, data, Path(out_dir), cfg, kind=kind, resume=resume, on_progress=on_progress)

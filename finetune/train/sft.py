@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from finetune.train.config import check_hardware, resolve_config
 from finetune.train.data_source import sft_data
-from finetune.train.engine import ProgressFn, run_training
+from finetune.train.engine import ProgressFn, train_spec
 from finetune.train.result import TrainData, TrainResult
 from vertical.spec import DomainSpec
 
@@ -25,8 +24,4 @@ def run_sft(
     ``overrides`` take fields of the ``training`` section (method, max_steps, batch_size…) and
     ``max_length``. With ``resume=True`` the run continues from its last complete checkpoint.
     """
-    cfg = resolve_config(spec, overrides)
-    check_hardware(cfg.training.method)  # before any model or data is loaded
-    if data is None:
-        data = sft_data(spec, cfg.max_length, seed=cfg.training.seed)
-    return run_training(spec, data, Path(out_dir), cfg, kind="sft", resume=resume, on_progress=on_progress)
+    return train_spec(spec, out_dir, "sft", sft_data, resume, overrides, data, on_progress)
