@@ -86,7 +86,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         return f"data: {json.dumps(payload)}\n\n"
 
     async def events():
-        text = ""
+        text, counted = "", None
         try:
             yield chunk({"role": "assistant", "content": ""})
             async for delta in stream_text(prepared):
@@ -94,19 +94,19 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
                 yield chunk({"content": delta})
             yield chunk({}, "stop", {"path": prepared.path or "safety", "sources": prepared.sources,
                                      "trace": prepared.trace})
+            counted = completion_tokens(text)
             if body.stream_options and body.stream_options.include_usage:
-                yield usage_chunk(text)
+                yield usage_chunk(counted)
             yield "data: [DONE]\n\n"
         finally:
-            state.metrics.tokens.labels(runtime.name).inc(completion_tokens(text))
+            state.metrics.tokens.labels(runtime.name).inc(completion_tokens(text) if counted is None else counted)
             await slot.__aexit__(None, None, None)
 
     def completion_tokens(text: str) -> int:
         # the streamed text re-encoded with the model's tokenizer (the engines stream text, not ids)
         return len(runtime.tokenizer.encode(text, add_special_tokens=False)) if text else 0
 
-    def usage_chunk(text: str) -> str:
-        n = completion_tokens(text)
+    def usage_chunk(n: int) -> str:
         payload = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
                    "model": body.model, "choices": [],
                    "usage": {"prompt_tokens": prepared.prompt_tokens, "completion_tokens": n,
