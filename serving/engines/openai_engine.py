@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,8 +56,9 @@ class OpenAIEngine(Engine):
 
     def generate(self, messages: Messages, params: GenerationParams | None = None) -> Completion:
         params = params or GenerationParams()
-        if current_cancel() is not None:  # cancellable: stream, so closing the connection aborts it server-side
-            return self._generate_cancellable(messages, params, current_cancel())
+        cancel = current_cancel()
+        if cancel is not None:  # cancellable: stream, so closing the connection aborts it server-side
+            return self._generate_cancellable(messages, params, cancel)
         resp = self._request(messages, params, stream=False)
         choice = resp.choices[0]
         usage = resp.usage
@@ -67,7 +69,8 @@ class OpenAIEngine(Engine):
             choice.finish_reason or "stop",
         )
 
-    def _generate_cancellable(self, messages: Messages, params: GenerationParams, cancel: Any) -> Completion:
+    def _generate_cancellable(self, messages: Messages, params: GenerationParams,
+                              cancel: threading.Event) -> Completion:
         parts: list[str] = []
         usage, finish = None, "stop"
         for chunk in self._chunks(messages, params, cancel):
@@ -79,7 +82,8 @@ class OpenAIEngine(Engine):
         return Completion("".join(parts).strip(), usage.prompt_tokens if usage else 0,
                           usage.completion_tokens if usage else 0, finish)
 
-    def _chunks(self, messages: Messages, params: GenerationParams, cancel: Any = None) -> Iterator[Any]:
+    def _chunks(self, messages: Messages, params: GenerationParams,
+                cancel: threading.Event | None = None) -> Iterator[Any]:
         from openai import OpenAIError
 
         try:
