@@ -14,9 +14,11 @@ holds the others' output back and an abandoned one stops costing compute.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -36,10 +38,11 @@ class _Request:
     on_delta: DeltaCallback | None = None
     cancel: threading.Event | None = None
     future: Future = field(default_factory=Future)
+    aborted: bool = False  # the engine closed under it
 
     @property
     def cancelled(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
+        return self.aborted or (self.cancel is not None and self.cancel.is_set())
 
     @property
     def batch_key(self) -> tuple:
@@ -90,6 +93,10 @@ class _RowStreamer:
         req = self.requests[row]
         if req.future.done():
             return
+        if req.aborted:
+            req.future.set_exception(EngineUnavailableError("the transformers engine was closed mid-generation",
+                                                            hint="restart the server"))
+            return
         if req.cancelled:
             req.future.set_exception(GenerationCancelledError("cancelled while generating"))
             return
@@ -105,6 +112,12 @@ class _RowStreamer:
         for row in range(len(self.requests)):
             if not self.finished[row]:
                 self.finish(row)
+
+
+def _close_at_exit(ref: "weakref.ReferenceType[TransformersEngine]") -> None:
+    engine = ref()
+    if engine is not None:
+        engine.close()
 
 
 class TransformersEngine(Engine):
@@ -126,6 +139,7 @@ class TransformersEngine(Engine):
         self.window_s = window_s
         self.max_wait_s = max(max_wait_s, window_s)
         self._last_arrival = 0.0
+        self._running: list[_Request] = []
         self.tokenizer = load_tokenizer(model)
         self._pending: list[_Request] = []
         self._cond = threading.Condition()
@@ -135,6 +149,9 @@ class TransformersEngine(Engine):
         self.max_batch_seen = 0
         self._worker = threading.Thread(target=self._loop, name="transformers-engine", daemon=True)
         self._worker.start()
+        # A daemon thread still inside torch when the interpreter finalizes aborts the process
+        # ("terminate called without an active exception"): stop and join it at exit instead.
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # ---- public API -------------------------------------------------------------------------
     @property
@@ -205,10 +222,20 @@ class TransformersEngine(Engine):
             if not future.done():  # the client went away mid-stream: free its batch row
                 cancel.set()
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the worker: queued requests fail, a running batch stops at its next token."""
         with self._cond:
             self._closed = True
+            for r in self._pending:
+                if not r.future.done():
+                    r.future.set_exception(EngineUnavailableError("the transformers engine was closed",
+                                                                  hint="restart the server"))
+            self._pending.clear()
+            for r in self._running:
+                r.aborted = True
             self._cond.notify_all()
+        if threading.current_thread() is not self._worker:
+            self._worker.join(timeout_s)
 
     # ---- worker -----------------------------------------------------------------------------
     def _take_batch(self) -> list[_Request] | None:
@@ -236,6 +263,7 @@ class TransformersEngine(Engine):
             for r in batch:
                 self._pending.remove(r)
             self._busy = len(batch)
+            self._running = batch
             return batch
 
     def _loop(self) -> None:
@@ -252,6 +280,7 @@ class TransformersEngine(Engine):
             finally:
                 with self._cond:
                     self._busy = 0
+                    self._running = []
 
     def _run(self, batch: list[_Request]) -> None:
         import torch

@@ -124,3 +124,22 @@ def test_openai_engine_cancel_closes_the_server_request(live_server, runtime, en
     # our server saw its client leave mid-stream and stopped the generation
     assert _wait_idle(engine, 10) < 5
     client.close()
+
+
+def test_close_stops_the_running_batch_and_fails_what_waits(generator_name):
+    """What atexit does too: a daemon worker left inside torch at interpreter exit aborts the process."""
+    from serving.engines.base import GenerationParams
+    from serving.engines.transformers_engine import TransformersEngine
+    from vertical.errors import EngineUnavailableError
+
+    engine = TransformersEngine(generator_name)
+    running = engine.submit(Q, GenerationParams(max_new_tokens=400, repetition_penalty=1.0))
+    while engine.batches_run == 0:  # the long request is generating
+        time.sleep(0.02)
+    started = time.monotonic()
+    engine.close()
+    assert time.monotonic() - started < 5 and not engine._worker.is_alive()
+    with pytest.raises(EngineUnavailableError, match="closed"):
+        running.result(timeout=1)
+    with pytest.raises(EngineUnavailableError, match="closed"):
+        engine.submit(Q, GenerationParams(max_new_tokens=4))
