@@ -58,8 +58,8 @@ def build_corpus(folder: Path, public_docs: int) -> Path:
 def run_ours(domain: Path, workspace: Path) -> dict:
     from knowledge.jobs import IngestJob
     from knowledge.store import KnowledgeBase
-    from vertical.settings import reset_settings
-    from vertical.spec import load_domain
+    from vertical.core.settings import reset_settings
+    from vertical.core.spec import load_domain
 
     os.environ["VERTICAL_WORKSPACE"] = str(workspace)
     reset_settings()
@@ -89,7 +89,7 @@ def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_n
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.core.node_parser import SentenceSplitter
 
-    from vertical.runtime import load_embedder, load_tokenizer
+    from vertical.core.loaders import load_embedder, load_tokenizer
 
     model = load_embedder(embedder_name)
 
@@ -128,9 +128,9 @@ def main() -> None:
     parser.add_argument("--public-docs", type=int, default=120, help="lee_background articles to add")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    from vertical.runtime import load_embedder, load_tokenizer
-    from vertical.settings import get_settings
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_embedder, load_tokenizer
+    from vertical.core.settings import get_settings
+    from vertical.core.spec import load_domain
 
     with tempfile.TemporaryDirectory() as tmp:
         domain = build_corpus(Path(tmp) / "corpus", args.public_docs)

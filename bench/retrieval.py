@@ -83,7 +83,7 @@ def latency(n_chunks: int, embedder: str) -> dict:
     from knowledge.embedding import embed_query
     from knowledge.store import KnowledgeBase
     from knowledge.sync import FileUpdate, commit_files
-    from vertical.spec import DomainSpec
+    from vertical.core.spec import DomainSpec
 
     spec = DomainSpec(name="bench10k", embedder=embedder)
     kb = KnowledgeBase.for_domain(spec)
@@ -127,8 +127,8 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
     from knowledge.jobs import IngestJob
-    from vertical.settings import reset_settings
-    from vertical.spec import load_domain
+    from vertical.core.settings import reset_settings
+    from vertical.core.spec import load_domain
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["VERTICAL_WORKSPACE"] = tmp

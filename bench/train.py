@@ -27,8 +27,8 @@ def load_windows(max_length: int, source: str):
     """``prepare_sft``'s windows (domain data mixed 1:1 with general self-replay, split to max_length),
     or the domain's conversations file alone (``conversations``) encoded with the chat template."""
     from finetune.train.packing import as_windows
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(DOMAIN)
     tokenizer = load_tokenizer(spec.base_model)
@@ -75,7 +75,7 @@ def run_naive(spec, windows, overrides: dict) -> dict:
     from finetune.train.engine import training_arguments
     from finetune.train.modeling import load_training_model, use_cuda
     from finetune.train.monitor import MeasuredTrainer, ResourceMonitor, TokenStats
-    from vertical.runtime import load_tokenizer
+    from vertical.core.loaders import load_tokenizer
 
     cfg = resolve_config(spec, overrides)
     tokenizer = load_tokenizer(spec.base_model)

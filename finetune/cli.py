@@ -66,8 +66,8 @@ def inspect(domain: Path = DOMAIN, show: int = typer.Option(1, help="Conversatio
     """Read every dataset, list malformed records (file:line) and show token lengths and trained text."""
     from finetune.data.formats import read_dataset
     from finetune.data.templates import encode_conversation, trained_text
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(domain)
     spec.data.strict = False  # inspect shows every problem instead of stopping at the first file
@@ -101,7 +101,7 @@ def convert(
     """Write every dataset in another format (or as a LLaMA-Factory data folder with dataset_info.json)."""
     from finetune.data.formats import read_file, write_dataset
     from finetune.data.llamafactory import export_llamafactory
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     spec = load_domain(domain)
     if to == "llamafactory":
@@ -123,9 +123,9 @@ def clean(domain: Path = DOMAIN, out: Path = typer.Option(None, help="Write clea
     from finetune.data.formats import write_dataset
     from finetune.data.pipeline import clean_options, read_domain
     from finetune.data.report import DataReport
-    from vertical.runtime import load_tokenizer
-    from vertical.settings import get_settings
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.settings import get_settings
+    from vertical.core.spec import load_domain
 
     spec = load_domain(domain)
     report = DataReport()
@@ -152,8 +152,8 @@ def mix(
 ) -> None:
     """Prepare the final training mix (SFT windows, or CPT blocks) and write report + manifest."""
     from finetune.data.pipeline import prepare_cpt, prepare_sft
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(domain)
     tokenizer = load_tokenizer(spec.base_model)
@@ -180,7 +180,7 @@ def synth(
     from finetune.data.formats import write_dataset
     from finetune.data.report import DataReport
     from finetune.data.synth import synthesize_for_spec
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     spec = load_domain(domain)
     report = DataReport()

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from vertical.errors import TrainingError
+from vertical.core.errors import TrainingError
 
 ADAPTER_CONFIG = "adapter_config.json"
 
@@ -26,8 +26,8 @@ def merge_adapter(adapter_dir: Path, out_dir: Path, base_model: str | None = Non
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from vertical.models import resolve_model
-    from vertical.runtime import _quiet_transformers
+    from vertical.core.provisioning import resolve_model
+    from vertical.core.loaders import _quiet_transformers
 
     _quiet_transformers()
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vertical.fsutil import atomic_write_json
+from vertical.core.fsutil import atomic_write_json
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -18,7 +18,7 @@ def _ingest(
 
     from knowledge.jobs import IngestJob
     from knowledge.report_view import report_table
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     console = Console()
     spec = load_domain(domain)
@@ -53,8 +53,8 @@ def _kb_search(
     from rich.table import Table
 
     from knowledge.store import KnowledgeBase
-    from vertical.errors import KnowledgeError
-    from vertical.spec import load_domain
+    from vertical.core.errors import KnowledgeError
+    from vertical.core.spec import load_domain
 
     try:
         filt = json.loads(where) if where else None
@@ -78,7 +78,7 @@ def _kb_docs(domain: Path = typer.Argument(..., help="Domain folder.")) -> None:
     from rich.table import Table
 
     from knowledge.store import KnowledgeBase
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     kb = KnowledgeBase.for_domain(load_domain(domain))
     table = Table("source", "title", "chunks", "ingested_at")
@@ -98,7 +98,7 @@ def _kb_delete(
     from rich.console import Console
 
     from knowledge.store import KnowledgeBase
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     removed = KnowledgeBase.for_domain(load_domain(domain)).delete_document(source)
     Console().print(f"deleted {source}: {removed} chunks")

@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from vertical.runtime import load_embedder
-from vertical.settings import get_settings
+from vertical.core.loaders import load_embedder
+from vertical.core.settings import get_settings
 
 # small batches are faster on CPU (activations stay in cache): 256 chunks took 8.0 s at 8,
 # 8.5 s at 16 and 9.6 s at 64 in one measurement; 16 keeps per-call overhead low as well

@@ -21,9 +21,9 @@ from typing import Any, Callable
 from knowledge.chunking import Chunk
 from knowledge.loaders import SkipFile, check_size, load_bytes
 from knowledge.sources import SourceFile, discover, in_scope
-from vertical.errors import IngestError, VerticalError
-from vertical.settings import get_settings
-from vertical.spec import DomainSpec
+from vertical.core.errors import IngestError, VerticalError
+from vertical.core.settings import get_settings
+from vertical.core.spec import DomainSpec
 
 EMBED_GROUP_CHUNKS = 256  # chunks collected across files before one encode call
 CHUNKER_VERSION = 1
@@ -228,7 +228,7 @@ class IngestJob:
 
     def _chunker(self) -> Any:
         from knowledge.chunking import TokenChunker
-        from vertical.runtime import load_tokenizer
+        from vertical.core.loaders import load_tokenizer
 
         k = self.spec.knowledge
         return TokenChunker(load_tokenizer(self.spec.embedder), k.chunk_size, k.chunk_overlap)

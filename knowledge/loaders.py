@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from vertical.spec import KnowledgeSpec
+from vertical.core.spec import KnowledgeSpec
 
 _BINARY_SNIFF_BYTES = 8192
 

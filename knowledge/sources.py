@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vertical.errors import IngestError
-from vertical.spec import DomainSpec
+from vertical.core.errors import IngestError
+from vertical.core.spec import DomainSpec
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from knowledge.chunking import index_text
 from knowledge.fusion import mmr, weighted_rrf
 from knowledge.records import RecordStore
 from knowledge.vector_store import ChromaStore, collection_name
-from vertical.errors import DocumentNotFoundError, KnowledgeError, LowConfidenceError
-from vertical.settings import get_settings
-from vertical.spec import DomainSpec, KnowledgeSpec
+from vertical.core.errors import DocumentNotFoundError, KnowledgeError, LowConfidenceError
+from vertical.core.settings import get_settings
+from vertical.core.spec import DomainSpec, KnowledgeSpec
 
 _CANDIDATES_PER_HIT = 5
 _MIN_CANDIDATES = 20

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from vertical.errors import KnowledgeError
+from vertical.core.errors import KnowledgeError
 
 _WRITE_BATCH = 1000
 _clients: dict[str, Any] = {}

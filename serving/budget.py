@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertical.errors import ContextBudgetError
+from vertical.core.errors import ContextBudgetError
 
 Messages = list[dict[str, str]]
 EARLIER_NOTE = "(Earlier conversation: {n} older messages omitted to fit the context.)"

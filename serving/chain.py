@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vertical.errors import EngineUnavailableError, LowConfidenceError, ModelNotFoundError, ServingError
+from vertical.core.errors import EngineUnavailableError, LowConfidenceError, ModelNotFoundError, ServingError
 
 from serving.budget import BudgetResult, fit_context
 from serving.citations import attribute_citations, cited_numbers, extractive_answer, grounding
@@ -102,7 +102,7 @@ def build_messages(runtime: DomainRuntime, question: str, history: list[dict], h
                    max_new_tokens: int) -> BudgetResult:
     examples: list[dict[str, str]] = []
     if runtime.few_shot:
-        from vertical.prompting import select_few_shot
+        from serving.few_shot import select_few_shot
 
         for ex in select_few_shot(question, runtime.few_shot, runtime.spec.embedder, token_budget=200, max_examples=2):
             examples += [{"role": "user", "content": ex["question"]}, {"role": "assistant", "content": ex["answer"]}]

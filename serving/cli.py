@@ -17,7 +17,7 @@ def serve(
     import uvicorn
     from rich.console import Console
 
-    from vertical.errors import ServingError
+    from vertical.core.errors import ServingError
 
     from serving.api import create_app
     from serving.api.auth import LOOPBACK

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vertical.manifest import Manifest, try_load_manifest
-from vertical.spec import DomainSpec, load_domain
+from vertical.core.manifest import Manifest, try_load_manifest
+from vertical.core.spec import DomainSpec, load_domain
 
 from serving.engines.base import Engine
 
@@ -46,7 +46,7 @@ class DomainRuntime:
     def tokenizer(self) -> Any:
         tok = getattr(self.engine, "tokenizer", None)
         if tok is None:
-            from vertical.runtime import load_tokenizer
+            from vertical.core.loaders import load_tokenizer
 
             tok = load_tokenizer(self.spec.base_model)  # budget with the served model's tokenizer
             self.engine.tokenizer = tok  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertical.errors import EngineUnavailableError
+from vertical.core.errors import EngineUnavailableError
 
 from serving.chain import (MAX_SOURCES, REPETITION_PENALTY, Answer, build_messages, decompose_step, initial_state,
                            retrieve_step, safety_step, source_dict)

@@ -19,7 +19,7 @@ COUNSELING = REPO / "examples" / "counseling"
 @pytest.fixture(autouse=True)
 def _isolated_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Every test builds into its own workspace; provisioned models stay shared."""
-    from vertical.settings import reset_settings
+    from vertical.core.settings import reset_settings
 
     monkeypatch.setenv("VERTICAL_WORKSPACE", str(tmp_path / "workspace"))
     reset_settings()
@@ -33,7 +33,7 @@ def counseling_dir() -> Path:
 
 
 def _require_model(name: str) -> None:
-    from vertical.models import is_provisioned
+    from vertical.core.provisioning import is_provisioned
 
     if not is_provisioned(name):
         pytest.fail(f"model {name} is not provisioned: run `make setup` (vertical models pull) first")

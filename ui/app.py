@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from vertical.settings import get_settings
+from vertical.core.settings import get_settings
 
 # not "pages/": Streamlit would auto-discover that folder and bypass st.navigation on deep links
 PAGES = Path(__file__).resolve().parent / "views"

@@ -1,6 +1,6 @@
 """Turn eval reports and trainer logs from the API into flat tables the pages can chart.
 
-Accepted shapes: an eval report as ``vertical.evaluation`` writes it (``{"strategy", "scores": {metric: value}}``),
+Accepted shapes: an eval report as ``vertical.strategy.evaluation`` writes it (``{"strategy", "scores": {metric: value}}``),
 optionally with the auto build's ``candidates`` (``[{"strategy", "composite", "scores": {...}}]``), or any
 ``{strategy: {metric: value}}`` table. A training log is finetune's ``log.json`` (``loss_curve`` or
 ``log_history``).

@@ -21,7 +21,7 @@ def ui(
     from rich.console import Console
 
     from ui.launch import ensure_api, stop, streamlit_command
-    from vertical.settings import get_settings
+    from vertical.core.settings import get_settings
 
     console = Console()
     url = (api_url or get_settings().api_url).rstrip("/")
@@ -49,12 +49,12 @@ def export_feedback(
 
     from ui.feedback import FeedbackStore
     from ui.feedback_export import export_feedback as run_export
-    from vertical.errors import DataFormatError
-    from vertical.settings import get_settings
+    from vertical.core.errors import DataFormatError
+    from vertical.core.settings import get_settings
 
     name, system = domain, None
     if (Path(domain) / "domain.yaml").is_file():
-        from vertical.spec import load_domain
+        from vertical.core.spec import load_domain
 
         spec = load_domain(domain)
         name, system = spec.name, spec.system_prompt

@@ -1,7 +1,7 @@
 """HTTP client for the vertical REST API: the only way the UI reaches models, knowledge and builds.
 
 Every method returns plain JSON (dicts/lists) as the server sent it; failures become
-:class:`vertical.errors.ApiError` with the server's message and a hint. ``stream_chat`` parses the
+:class:`vertical.core.errors.ApiError` with the server's message and a hint. ``stream_chat`` parses the
 OpenAI-style server-sent events of ``POST /v1/chat/completions`` (``stream=true``) into
 ``("delta", text)`` and ``("meta", {...})`` events; ``meta`` carries ``sources``/``trace``/``path``
 when the server attaches them to a chunk.
@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from vertical.errors import ApiError
+from vertical.core.errors import ApiError
 
 META_KEYS = ("sources", "trace", "path")
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from ui.client import ApiClient
-from vertical.errors import ApiError, VerticalError
-from vertical.settings import get_settings
+from vertical.core.errors import ApiError, VerticalError
+from vertical.core.settings import get_settings
 
 JOB_ACTIVE = ("pending", "running", "queued")
 

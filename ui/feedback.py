@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vertical.errors import DataFormatError
-from vertical.settings import get_settings
+from vertical.core.errors import DataFormatError
+from vertical.core.settings import get_settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ui.feedback import Feedback, FeedbackStore
-from vertical.fsutil import atomic_write_json, atomic_write_text
+from vertical.core.fsutil import atomic_write_json, atomic_write_text
 
 ROLE_TAGS = {"user": "human", "assistant": "gpt", "system": "system"}
 SFT_FILE, PREF_FILE = "feedback_sft.jsonl", "feedback_preference.jsonl"

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from vertical.errors import ApiError
+from vertical.core.errors import ApiError
 
 
 def free_port() -> int:

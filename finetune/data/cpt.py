@@ -16,7 +16,7 @@ from typing import Any
 from finetune.data.clean import normalize_text
 from finetune.data.formats import read_dataset
 from finetune.data.report import DataReport
-from vertical.errors import DataFormatError
+from vertical.core.errors import DataFormatError
 
 PLAIN_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 
@@ -33,15 +33,13 @@ def _iter_files(paths: list[Path]) -> list[Path]:
 
 def load_domain_texts(spec: Any, report: DataReport | None = None) -> list[tuple[str, str]]:
     """``(source, text)`` for every knowledge source file and ``format: text`` dataset record."""
+    from knowledge.loaders import SkipFile, is_supported, load_file
+
     report = report or DataReport()
-    try:
-        from knowledge.loaders import SkipFile, is_supported, load_file
-    except ImportError:  # knowledge package absent: plain text files only
-        SkipFile, is_supported, load_file = None, None, None  # noqa: N806
     docs: list[tuple[str, str]] = []
     for f in _iter_files(spec.source_paths):
         try:
-            if load_file is not None and is_supported(f):
+            if is_supported(f):
                 text = load_file(f, spec.knowledge).text
             elif f.suffix.lower() in PLAIN_SUFFIXES:
                 text = f.read_text(encoding="utf-8", errors="replace")
@@ -49,7 +47,7 @@ def load_domain_texts(spec: Any, report: DataReport | None = None) -> list[tuple
                 report.drop(f"unsupported document type {f.suffix}", None)
                 continue
         except Exception as exc:  # a bad file never stops the corpus: counted with its reason
-            if SkipFile is not None and isinstance(exc, SkipFile):
+            if isinstance(exc, SkipFile):
                 report.warn(f"document skipped: {exc.reason}", str(f))
                 continue
             raise

@@ -26,8 +26,8 @@ from typing import Any
 from finetune.data.problems import Problem, raise_if_strict
 from finetune.data.records import iter_records
 from finetune.data.types import ROLES, Conversation, Turn
-from vertical.errors import DataFormatError
-from vertical.fsutil import atomic_write_text
+from vertical.core.errors import DataFormatError
+from vertical.core.fsutil import atomic_write_text
 
 FORMATS = ("alpaca", "sharegpt", "openai", "text")
 

@@ -1,7 +1,7 @@
 """General (out-of-domain) data mixed into training so the model keeps its general abilities.
 
 ``spec.data.general`` is a user file (any supported format; sniffed), ``self-replay`` (the base
-model's own answers to ``vertical/resources/general_prompts.jsonl``, generated once and cached
+model's own answers to ``vertical/core/resources/general_prompts.jsonl``, generated once and cached
 under ``<domain_dir>/data/`` keyed by model name + prompts hash + generation length), or ``none``.
 """
 
@@ -18,10 +18,10 @@ from finetune.data.formats import read_file, write_dataset
 from finetune.data.records import sniff_format
 from finetune.data.report import DataReport
 from finetune.data.types import Conversation, Turn
-from vertical.errors import DataFormatError
-from vertical.settings import get_settings
+from vertical.core.errors import DataFormatError
+from vertical.core.settings import get_settings
 
-PROMPTS_FILE = Path(vertical.__file__).parent / "resources" / "general_prompts.jsonl"
+PROMPTS_FILE = Path(vertical.__file__).parent / "core" / "resources" / "general_prompts.jsonl"
 Progress = Callable[[str, int, int], None]
 
 
@@ -48,7 +48,7 @@ def self_replay(
     max_new_tokens: int = 160, batch_size: int = 8, report: DataReport | None = None, on_progress: Progress | None = None,
 ) -> list[Conversation]:
     """The base model's answers to the general prompts (cached: generated once per model+prompts)."""
-    from vertical.generate import chat_generate
+    from vertical.core.generate import chat_generate
 
     report = report or DataReport()
     prompts = read_prompts(prompts_file)[:limit]

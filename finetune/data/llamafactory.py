@@ -14,8 +14,8 @@ from pathlib import Path
 
 from finetune.data.formats import read_file, write_dataset
 from finetune.data.problems import Problem
-from vertical.errors import DataFormatError
-from vertical.fsutil import atomic_write_json
+from vertical.core.errors import DataFormatError
+from vertical.core.fsutil import atomic_write_json
 
 OPENAI_AS_SHAREGPT_TAGS = {
     "role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",

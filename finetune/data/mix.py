@@ -12,7 +12,7 @@ import math
 import random
 from typing import Any, TypeVar
 
-from vertical.errors import DataPolicyError
+from vertical.core.errors import DataPolicyError
 
 T = TypeVar("T")
 

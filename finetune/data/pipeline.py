@@ -36,9 +36,9 @@ from finetune.data.mix import apply_weight, mix_cpt, mix_sft
 from finetune.data.report import DataReport
 from finetune.data.split import Window, split_conversation
 from finetune.data.types import Conversation, Turn
-from vertical.errors import DataFormatError
-from vertical.fsutil import atomic_write_json
-from vertical.settings import get_settings
+from vertical.core.errors import DataFormatError
+from vertical.core.fsutil import atomic_write_json
+from vertical.core.settings import get_settings
 
 Progress = Callable[[str, int, int], None]
 

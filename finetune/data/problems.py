@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from vertical.errors import DataFormatError
+from vertical.core.errors import DataFormatError
 
 SHOWN_IN_ERRORS = 5
 

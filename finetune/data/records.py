@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.data.problems import Problem
-from vertical.errors import DataFormatError
+from vertical.core.errors import DataFormatError
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 _decoder = json.JSONDecoder()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.data.problems import Problem, count_by_reason
-from vertical.fsutil import atomic_write_bytes, atomic_write_json
+from vertical.core.fsutil import atomic_write_bytes, atomic_write_json
 
 KEEP_EXAMPLES = 20  # per reason, so a report stays readable on one screen
 

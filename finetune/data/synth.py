@@ -21,8 +21,8 @@ from typing import Any
 
 from finetune.data.report import DataReport
 from finetune.data.types import Conversation, Turn
-from vertical.fsutil import atomic_write_text
-from vertical.settings import get_settings
+from vertical.core.fsutil import atomic_write_text
+from vertical.core.settings import get_settings
 
 Messages = list[dict[str, str]]
 Generate = Callable[[Sequence[Messages], int], list[str]]
@@ -171,7 +171,7 @@ def synthesize(chunks: list[Any], generate: Generate, n_pairs: int, k_distractor
 
 def generator_for(spec: Any) -> tuple[str, Generate]:
     """The configured model: an OpenAI-compatible endpoint when serving says so, else the local one."""
-    from vertical.generate import OpenAIChat, chat_generate
+    from vertical.core.generate import OpenAIChat, chat_generate
 
     if spec.serving.engine == "openai" and spec.serving.openai_base_url:
         client = OpenAIChat(spec.serving.openai_base_url, spec.serving.openai_model or spec.base_model,
@@ -183,7 +183,7 @@ def generator_for(spec: Any) -> tuple[str, Generate]:
 def synthesize_for_spec(spec: Any, n_pairs: int | None = None, k_distractors: int = 2, seed: int = 42,
                         report: DataReport | None = None, on_progress: Progress | None = None) -> list[Conversation]:
     """Synthesise from the domain's KB; cached per KB content hash + model + n + seed."""
-    from knowledge.store import KnowledgeBase  # lazy: knowledge sits beside finetune, not below it
+    from knowledge.store import KnowledgeBase  # lazy: the store loads Chroma
 
     report = report or DataReport()
     n_pairs = n_pairs if n_pairs is not None else spec.data.synth_pairs

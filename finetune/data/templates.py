@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from finetune.data.types import Conversation
-from vertical.errors import DataFormatError
+from vertical.core.errors import DataFormatError
 
 IGNORE_INDEX = -100
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from vertical.fsutil import atomic_write_bytes, atomic_write_json
+from vertical.core.fsutil import atomic_write_bytes, atomic_write_json
 
 TRAIN_RECORD = "vertical_train.json"
 

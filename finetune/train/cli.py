@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         """Fine-tune the domain's base model (LoRA SFT by default) and save the adapter."""
         from rich.console import Console
 
-        from vertical.errors import TrainingError
+        from vertical.core.errors import TrainingError
 
         console = Console()
         if method is not None and method not in ("lora", "qlora", "full"):
@@ -105,9 +105,9 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from finetune.export import latest_adapter, merge_adapter
-        from vertical.errors import TrainingError
-        from vertical.settings import get_settings
-        from vertical.spec import load_domain
+        from vertical.core.errors import TrainingError
+        from vertical.core.settings import get_settings
+        from vertical.core.spec import load_domain
 
         console = Console()
         spec = load_domain(domain)

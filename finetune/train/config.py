@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from vertical.errors import HardwareError, TrainingError
-from vertical.spec import DomainSpec, TrainingSpec
+from vertical.core.errors import HardwareError, TrainingError
+from vertical.core.spec import DomainSpec, TrainingSpec
 
 # Overrides that are not TrainingSpec fields.
 EXTRA_KEYS = {"max_length", "eval_before", "save_total_limit", "deepspeed"}

@@ -12,7 +12,7 @@ from typing import Any
 from finetune.train.data_source import cpt_data
 from finetune.train.engine import ProgressFn, train_spec
 from finetune.train.result import TrainData, TrainResult
-from vertical.spec import DomainSpec
+from vertical.core.spec import DomainSpec
 
 
 def run_cpt(

@@ -12,8 +12,8 @@ from typing import Any
 
 from finetune.train.packing import as_windows
 from finetune.train.result import TrainData
-from vertical.errors import TrainingError
-from vertical.spec import DomainSpec
+from vertical.core.errors import TrainingError
+from vertical.core.spec import DomainSpec
 
 
 def _pipeline() -> Any:
@@ -58,7 +58,7 @@ def _call(fn: Any, spec: DomainSpec, max_length: int, seed: int) -> Any:
     """prepare_sft/prepare_cpt on the run's max_length (via a spec copy) with the base model's tokenizer."""
     import inspect
 
-    from vertical.runtime import load_tokenizer
+    from vertical.core.loaders import load_tokenizer
 
     if max_length != spec.data.max_length:
         spec = spec.model_copy(update={"data": spec.data.model_copy(update={"max_length": max_length})})

@@ -18,10 +18,10 @@ from finetune.train.checkpoints import last_complete_checkpoint
 from finetune.train.config import RunConfig, check_hardware, resolve_config
 from finetune.train.packing import PackedCollator, pack_windows, unpacked_rows
 from finetune.train.result import TrainData, TrainResult
-from vertical.errors import TrainingError
-from vertical.fsutil import atomic_write_json
-from vertical.settings import get_settings
-from vertical.spec import DomainSpec
+from vertical.core.errors import TrainingError
+from vertical.core.fsutil import atomic_write_json
+from vertical.core.settings import get_settings
+from vertical.core.spec import DomainSpec
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -141,7 +141,7 @@ def run_training(
     from finetune.train.monitor import MeasuredTrainer, ProgressReporter, ResourceMonitor, TokenStats
     from transformers.trainer_callback import PrinterCallback
 
-    from vertical.runtime import load_tokenizer
+    from vertical.core.loaders import load_tokenizer
 
     out_dir = Path(out_dir)
     run_dir = run_dir_for(spec, out_dir)

@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from vertical.errors import HardwareError, TrainingError
+from vertical.core.errors import HardwareError, TrainingError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DEEPSPEED_STAGES = ("zero2", "zero3")

@@ -12,7 +12,7 @@ from finetune.train.targets import detect_lora_targets
 def use_cuda() -> bool:
     import torch
 
-    from vertical.runtime import pick_device
+    from vertical.core.loaders import pick_device
 
     return pick_device() == "cuda" and torch.cuda.is_available()
 
@@ -22,8 +22,8 @@ def load_training_model(base_model: str, cfg: RunConfig) -> Any:
     import torch
     from transformers import AutoModelForCausalLM, set_seed
 
-    from vertical.models import resolve_model
-    from vertical.runtime import _quiet_transformers
+    from vertical.core.provisioning import resolve_model
+    from vertical.core.loaders import _quiet_transformers
 
     method = cfg.training.method
     check_hardware(method)

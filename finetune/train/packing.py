@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from vertical.errors import TrainingError
+from vertical.core.errors import TrainingError
 
 IGNORE_INDEX = -100
 

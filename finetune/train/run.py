@@ -7,7 +7,7 @@ from typing import Any
 
 from finetune.train.engine import ProgressFn
 from finetune.train.result import TrainResult
-from vertical.settings import get_settings
+from vertical.core.settings import get_settings
 
 
 def default_run_name(cpt: bool, method: str) -> str:
@@ -30,7 +30,7 @@ def train_domain(
     overrides: dict[str, Any] | None = None,
     on_progress: ProgressFn | None = None,
 ) -> TrainResult:
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     spec = load_domain(domain)
     overrides = {**(overrides or {}), "method": method, "max_steps": max_steps, "deepspeed": deepspeed}

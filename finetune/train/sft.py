@@ -8,7 +8,7 @@ from typing import Any
 from finetune.train.data_source import sft_data
 from finetune.train.engine import ProgressFn, train_spec
 from finetune.train.result import TrainData, TrainResult
-from vertical.spec import DomainSpec
+from vertical.core.spec import DomainSpec
 
 
 def run_sft(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertical.errors import TrainingError
+from vertical.core.errors import TrainingError
 
 
 def _linear_types() -> tuple[type, ...]:

@@ -1,4 +1,8 @@
-"""FastAPI app: ``create_app(domains, settings)``. One router per file; add a router to ROUTERS to extend."""
+"""FastAPI app: ``create_app(domains, settings)``. One router per file; add a router to ROUTER_MODULES to extend.
+
+Layers above serving (the strategy layer's plan/build/eval routes) plug their routers in through the
+``vertical.api_routers`` entry-point group, so serving never imports upward.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ from pathlib import Path
 
 from serving.api.config import ServeSettings
 
-ROUTER_MODULES = ("routes_ops", "routes_openai", "routes_domains", "routes_kb", "routes_strategy")
+ROUTER_MODULES = ("routes_ops", "routes_openai", "routes_domains", "routes_kb")
+PLUGIN_GROUP = "vertical.api_routers"
 
 
 def build_runtimes(domains: list[Path], settings: ServeSettings) -> dict:
     """One runtime per domain folder; domains with the same engine, model and adapters share an engine."""
-    from vertical.errors import SpecError
-    from vertical.manifest import try_load_manifest
-    from vertical.spec import load_domain
+    from vertical.core.errors import SpecError
+    from vertical.core.manifest import try_load_manifest
+    from vertical.core.spec import load_domain
 
     from serving.domains import adapter_for, load_runtime
     from serving.engines import make_engine
@@ -48,6 +53,7 @@ def create_app(domains: list[Path], settings: ServeSettings | None = None, runti
     """The API for the given domain folders (or ready runtimes, e.g. sharing an engine in tests)."""
     import importlib
     from contextlib import asynccontextmanager
+    from importlib.metadata import entry_points
 
     from fastapi import FastAPI, Request
 
@@ -68,6 +74,8 @@ def create_app(domains: list[Path], settings: ServeSettings | None = None, runti
     install_error_handlers(app)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(f"serving.api.{name}").router)
+    for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name):
+        app.include_router(plugin.load())
 
     @app.middleware("http")
     async def _record(request: Request, call_next):

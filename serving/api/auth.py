@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from vertical.errors import AuthError, ForbiddenError
+from vertical.core.errors import AuthError, ForbiddenError
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 

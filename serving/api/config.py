@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vertical.errors import SpecError
+from vertical.core.errors import SpecError
 
 
 class ServeSettings(BaseSettings):

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from vertical.errors import ServerBusyError, VerticalError
+from vertical.core.errors import ServerBusyError, VerticalError
 
 from serving.api.state import RETRY_AFTER_S
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from vertical.manifest import load_manifest
+from vertical.core.manifest import load_manifest
 
 from serving.api.deps import app_state, domain_runtime
 from serving.api.schemas import DomainChatRequest

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
-from vertical.errors import DocumentNotFoundError, KnowledgeError
-from vertical.fsutil import atomic_write_bytes
+from vertical.core.errors import DocumentNotFoundError, KnowledgeError
+from vertical.core.fsutil import atomic_write_bytes
 
 from serving.api.auth import check_domain
 from serving.api.deps import app_state, domain_runtime

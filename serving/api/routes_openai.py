@@ -13,7 +13,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from vertical.errors import DomainNotFoundError
+from vertical.core.errors import DomainNotFoundError
 
 from serving.api.auth import allowed_domains
 from serving.api.deps import app_state, domain_runtime

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vertical.errors import DomainNotFoundError, GenerationTimeoutError, ServerBusyError, VerticalError
+from vertical.core.errors import DomainNotFoundError, GenerationTimeoutError, JobNotFoundError, ServerBusyError, VerticalError
 
 from serving.api.config import ServeSettings
 from serving.api.metrics import Metrics
@@ -124,7 +124,7 @@ class AppState:
 
     def job(self, job_id: str) -> JobRecord:
         if job_id not in self.jobs:
-            raise DomainNotFoundError(f"no job {job_id!r}", hint="use the job_id returned by the upload")
+            raise JobNotFoundError(f"no job {job_id!r}", hint="use the job_id returned by the upload")
         return self.jobs[job_id]
 
     def close(self) -> None:

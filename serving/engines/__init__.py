@@ -6,12 +6,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vertical.errors import ServingError
+from vertical.core.errors import ServingError
 
 from serving.engines.base import Completion, Engine, GenerationParams, Messages
 
 if TYPE_CHECKING:  # pragma: no cover
-    from vertical.spec import DomainSpec
+    from vertical.core.spec import DomainSpec
 
     from serving.domains import DomainRuntime
 
@@ -38,8 +38,8 @@ def make_engine(kind: str, spec: "DomainSpec", adapters: dict[str, str] | None =
         return OpenAIEngine(s.openai_base_url, s.openai_model or spec.base_model, s.openai_api_key_env, adapters,
                             **options)
     if kind == "vllm":
-        from vertical.models import resolve_model
-        from vertical.runtime import pick_device
+        from vertical.core.provisioning import resolve_model
+        from vertical.core.loaders import pick_device
 
         from serving.engines.vllm_engine import VLLMEngine
 
@@ -50,8 +50,8 @@ def make_engine(kind: str, spec: "DomainSpec", adapters: dict[str, str] | None =
 
 def default_runtime(folder: Path) -> "DomainRuntime":
     """A cached runtime for a domain folder on the engine its spec names (used by `vertical ask`)."""
-    from vertical.manifest import try_load_manifest
-    from vertical.spec import load_domain
+    from vertical.core.manifest import try_load_manifest
+    from vertical.core.spec import load_domain
 
     from serving.domains import adapter_for, load_runtime
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from vertical.errors import EngineUnavailableError, GenerationCancelledError
+from vertical.core.errors import EngineUnavailableError, GenerationCancelledError
 
 from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel
 

@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertical.errors import EngineUnavailableError, GenerationCancelledError
+from vertical.core.errors import EngineUnavailableError, GenerationCancelledError
 
 from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel
 
@@ -131,7 +131,7 @@ class TransformersEngine(Engine):
         window_s: float = 0.02,
         max_wait_s: float = 0.2,
     ) -> None:
-        from vertical.runtime import load_tokenizer
+        from vertical.core.loaders import load_tokenizer
 
         self.model = model
         self._adapters = dict(adapters or {})
@@ -286,7 +286,7 @@ class TransformersEngine(Engine):
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
-        from vertical.runtime import load_generator
+        from vertical.core.loaders import load_generator
 
         params = batch[0].params
         model = load_generator(self.model, self._adapters.get(params.adapter) if params.adapter else None)

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vertical.errors import EngineUnavailableError
+from vertical.core.errors import EngineUnavailableError
 
 from serving.engines.openai_engine import OpenAIEngine
 

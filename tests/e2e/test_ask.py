@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from knowledge.jobs import IngestJob
-from vertical.spec import load_domain
+from vertical.core.spec import load_domain
 
 SLEEP_WORDS = ("sleep", "bed", "relax", "caffeine", "routine", "wind", "worry", "calm")
 

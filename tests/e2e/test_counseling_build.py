@@ -20,8 +20,8 @@ def vertical(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 
 
 def test_build_sft_rag_then_eval_beats_prompt_only(counseling_dir, generator_name, embedder_name):
-    from vertical.manifest import load_manifest, manifest_path
-    from vertical.settings import get_settings
+    from vertical.core.manifest import load_manifest, manifest_path
+    from vertical.core.settings import get_settings
 
     out = vertical("build", str(counseling_dir), "--strategy", "sft+rag", "--tiny", "--no-eval")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 
-from vertical.spec import DomainSpec, load_domain
+from vertical.core.spec import DomainSpec, load_domain
 
 
 def write_domain(root: Path, name: str, files: dict[str, str | bytes], extra_yaml: str = "") -> DomainSpec:

@@ -15,7 +15,7 @@ import sys
 import knowledge.jobs
 from knowledge.jobs import IngestJob
 from knowledge.records import RecordStore
-from vertical.spec import load_domain
+from vertical.core.spec import load_domain
 
 domain, kill_at, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 original = RecordStore.commit_files

@@ -14,8 +14,8 @@ import pytest
 
 from knowledge.jobs import IngestJob
 from knowledge.store import KnowledgeBase
-from vertical.errors import KnowledgeError
-from vertical.settings import get_settings, reset_settings
+from vertical.core.errors import KnowledgeError
+from vertical.core.settings import get_settings, reset_settings
 
 
 def _free_port() -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from knowledge.chunking import TokenChunker, split_sections, split_sentences
 from knowledge.loaders import LoadedDocument
-from vertical.runtime import load_tokenizer
+from vertical.core.loaders import load_tokenizer
 
 
 @pytest.fixture

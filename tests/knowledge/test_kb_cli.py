@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from vertical.cli import app
-from vertical.errors import DocumentNotFoundError, IngestError
+from vertical.core.errors import DocumentNotFoundError, IngestError
 
 
 def test_ingest_then_kb_commands(make_domain) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vertical.settings import reset_settings
+from vertical.core.settings import reset_settings
 
 
 @pytest.mark.parametrize(("wanted", "native", "expect_bf16"),

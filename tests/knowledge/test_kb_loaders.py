@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.loaders import SkipFile, load_file
-from vertical.spec import KnowledgeSpec
+from vertical.core.spec import KnowledgeSpec
 
 
 def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:

@@ -14,8 +14,8 @@ from knowledge.chunking import TokenChunker
 from knowledge.jobs import IngestJob
 from knowledge.loaders import load_file
 from knowledge.store import KnowledgeBase
-from vertical.runtime import load_tokenizer
-from vertical.settings import get_settings
+from vertical.core.loaders import load_tokenizer
+from vertical.core.settings import get_settings
 
 HELPER = Path(__file__).with_name("ingest_then_sigkill.py")
 TOPICS = ["sleep", "worry", "grief", "anger", "panic", "stress", "burnout", "loneliness"]

@@ -7,8 +7,8 @@ import pytest
 from knowledge.interop import langchain_retriever, llamaindex_retriever
 from knowledge.jobs import IngestJob
 from knowledge.store import KnowledgeBase, LowConfidence
-from vertical.errors import KnowledgeError, LowConfidenceError
-from vertical.spec import load_domain
+from vertical.core.errors import KnowledgeError, LowConfidenceError
+from vertical.core.spec import load_domain
 
 ZH_DOCS = {
     "失眠.md": "# 失眠\n\n如果躺在床上二十分钟还睡不着，就起床去另一个房间，做一些安静的事情，直到有睡意再回到床上。",

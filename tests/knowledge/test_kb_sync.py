@@ -8,8 +8,8 @@ import pytest
 
 from knowledge.jobs import IngestJob
 from knowledge.store import KnowledgeBase
-from vertical.errors import DocumentNotFoundError
-from vertical.settings import get_settings
+from vertical.core.errors import DocumentNotFoundError
+from vertical.core.settings import get_settings
 
 DOCS = {
     "sleep.md": "# Sleep\n\nKeep the same wake time every day, even on weekends.\n\n## Screens\n\nPut phones away an hour before bed.",

@@ -21,7 +21,7 @@ def serve_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _shared_workspace(serve_workspace: Path, monkeypatch: pytest.MonkeyPatch):
     """Serving tests share the session KB (ingesting once keeps the suite fast)."""
-    from vertical.settings import reset_settings
+    from vertical.core.settings import reset_settings
 
     monkeypatch.setenv("VERTICAL_WORKSPACE", str(serve_workspace))
     reset_settings()
@@ -52,12 +52,12 @@ def engine(generator_name: str):
 def runtime(tiny_domain: Path, engine, serve_workspace: Path, embedder_name: str):
     import os
 
-    from vertical.settings import reset_settings
+    from vertical.core.settings import reset_settings
 
     os.environ["VERTICAL_WORKSPACE"] = str(serve_workspace)
     reset_settings()
     from knowledge.jobs import IngestJob
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     from serving.domains import load_runtime
 

@@ -15,7 +15,7 @@ KEYS = "k-admin=*;k-counsel=counseling;k-other=other"
 @pytest.fixture
 def own_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_workspace) -> Path:
     """Builds write a manifest and a KB: keep them out of the session KB other serving tests share."""
-    from vertical.settings import reset_settings
+    from vertical.core.settings import reset_settings
 
     workspace = tmp_path / "strategy-ws"
     monkeypatch.setenv("VERTICAL_WORKSPACE", str(workspace))
@@ -97,7 +97,7 @@ def test_rag_build_job_then_manifest_and_eval(own_workspace, tmp_path, counselin
 
 
 def test_training_log_is_the_newest_run(own_workspace, tmp_path, counseling_dir, engine):
-    from vertical.fsutil import atomic_write_json
+    from vertical.core.fsutil import atomic_write_json
 
     client = _client(_small_counseling(tmp_path / "dom", counseling_dir), engine)
     assert client.get("/v1/domains/counseling/training").status_code == 404

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from vertical.errors import ContextBudgetError
+from vertical.core.errors import ContextBudgetError
 
 
 @pytest.fixture(scope="module")
 def tokenizer(generator_name):
-    from vertical.runtime import load_tokenizer
+    from vertical.core.loaders import load_tokenizer
 
     return load_tokenizer(generator_name)
 

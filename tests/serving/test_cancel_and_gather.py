@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from vertical.errors import GenerationCancelledError
+from vertical.core.errors import GenerationCancelledError
 
 pytestmark = pytest.mark.slow
 Q = [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}]
@@ -130,7 +130,7 @@ def test_close_stops_the_running_batch_and_fails_what_waits(generator_name):
     """What atexit does too: a daemon worker left inside torch at interpreter exit aborts the process."""
     from serving.engines.base import GenerationParams
     from serving.engines.transformers_engine import TransformersEngine
-    from vertical.errors import EngineUnavailableError
+    from vertical.core.errors import EngineUnavailableError
 
     engine = TransformersEngine(generator_name)
     running = engine.submit(Q, GenerationParams(max_new_tokens=400, repetition_penalty=1.0))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def test_kb_first_use_from_8_threads_gives_one_working_kb(tiny_domain: Path, engine):
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     from serving.domains import DomainRuntime
 

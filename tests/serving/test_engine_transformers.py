@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from vertical.errors import EngineUnavailableError
+from vertical.core.errors import EngineUnavailableError
 
 pytestmark = pytest.mark.slow
 Q = [{"role": "user", "content": "What is the capital of France?"}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vertical.errors import EngineUnavailableError
+from vertical.core.errors import EngineUnavailableError
 
 
 def test_cpu_command_forces_float32_and_names_lora_modules(tmp_path):

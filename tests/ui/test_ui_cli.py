@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ui.launch import ensure_api, free_port, stop, wait_http
-from vertical.errors import ApiError
+from vertical.core.errors import ApiError
 
 
 def test_vertical_ui_starts_streamlit_against_the_running_api(ui_api: dict, tmp_path: Path):

@@ -9,7 +9,7 @@ import pytest
 from ui.charts import eval_rows, loss_points, metric_names
 from ui.client import ApiClient
 from ui.launch import free_port
-from vertical.errors import ApiError
+from vertical.core.errors import ApiError
 
 
 def _sse(*chunks: dict) -> list[str]:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ui.feedback import Feedback, FeedbackStore
 from ui.feedback_export import export_feedback
-from vertical.errors import DataFormatError
+from vertical.core.errors import DataFormatError
 
 
 def _rows(store: FeedbackStore) -> None:

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.client import ApiClient
 from ui.feedback import FeedbackStore
-from vertical.errors import ApiError
+from vertical.core.errors import ApiError
 
 PAGES = Path(__file__).resolve().parents[2] / "ui" / "views"
 
@@ -54,7 +54,7 @@ def test_chat_streams_an_answer_with_sources_trace_and_stores_feedback(ui_api: d
 
 def test_chat_page_says_how_to_start_a_missing_server(monkeypatch: pytest.MonkeyPatch):
     from ui.launch import free_port
-    from vertical.settings import reset_settings
+    from vertical.core.settings import reset_settings
 
     monkeypatch.setenv("VERTICAL_API_URL", f"http://127.0.0.1:{free_port()}")
     reset_settings()
@@ -120,8 +120,8 @@ def test_build_page_shows_plan_and_reports_missing_endpoints_clearly(ui_api: dic
 
 def test_build_page_charts_the_eval_scores_of_a_built_domain(ui_api: dict, monkeypatch: pytest.MonkeyPatch):
     """A build manifest in the server's workspace (as `vertical build --strategy auto` leaves it) is charted."""
-    from vertical.manifest import Manifest, save_manifest
-    from vertical.settings import reset_settings
+    from vertical.core.manifest import Manifest, save_manifest
+    from vertical.core.settings import reset_settings
 
     monkeypatch.setenv("VERTICAL_WORKSPACE", str(ui_api["workspace"]))
     reset_settings()

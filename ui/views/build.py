@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui.charts import eval_rows, loss_points, metric_names
 from ui.common import JOB_ACTIVE, client, follow_job, not_available, pick_domain, show_error
-from vertical.errors import ApiError, VerticalError
+from vertical.core.errors import ApiError, VerticalError
 
 HEADLINE = ["composite", "hit_at_k", "keyword_recall", "citation", "safety", "answer_similarity", "rouge_l",
             "general_mc_accuracy"]

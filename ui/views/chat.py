@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui.common import client, pick_domain, show_error
 from ui.feedback import Feedback, FeedbackStore
-from vertical.errors import VerticalError
+from vertical.core.errors import VerticalError
 
 st.title("Ask the domain assistant")
 model = pick_domain(with_adapters=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import JOB_ACTIVE, client, follow_job, pick_domain, show_error
-from vertical.errors import VerticalError
+from vertical.core.errors import VerticalError
 
 st.title("Knowledge base")
 domain = pick_domain()

@@ -14,7 +14,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def tokenizer(generator_name):
-    from vertical.runtime import load_tokenizer
+    from vertical.core.loaders import load_tokenizer
 
     return load_tokenizer(generator_name)
 
@@ -27,7 +27,7 @@ def fixtures_dir() -> Path:
 @pytest.fixture
 def make_domain(tmp_path: Path):
     """Write a domain folder with the given datasets/data options; returns the loaded spec."""
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     def _make(datasets: list[dict], files: dict[str, object] | None = None, **data) -> object:
         root = tmp_path / "domain"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vertical.settings import get_settings
+from vertical.core.settings import get_settings
 
 
 def _domain(make_domain, fixtures_dir: Path):
@@ -56,7 +56,7 @@ def test_self_replay_generates_once_then_reads_the_cache(tmp_path: Path, generat
     def _no_generation(*args, **kwargs):
         raise AssertionError("self-replay generated again instead of using its cache")
 
-    monkeypatch.setattr("vertical.generate.chat_generate", _no_generation)
+    monkeypatch.setattr("vertical.core.generate.chat_generate", _no_generation)
     again = general.self_replay(generator_name, tmp_path, limit=2, max_new_tokens=12)
     assert [c.turns for c in again] == [c.turns for c in convs]
     assert len(list(tmp_path.glob("self_replay-*.jsonl"))) == 1

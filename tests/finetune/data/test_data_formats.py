@@ -9,7 +9,7 @@ import pytest
 
 from finetune.data.formats import FORMATS, read_dataset, read_file, write_dataset
 from finetune.data.llamafactory import export_llamafactory, import_dataset_info
-from vertical.errors import DataFormatError
+from vertical.core.errors import DataFormatError
 
 COUNSELING_FILES = [("data/conversations.jsonl", "sharegpt", {"user_tag": "human", "assistant_tag": "gpt", "system_tag": "system"}),
                     ("data/qa.jsonl", "alpaca", {})]

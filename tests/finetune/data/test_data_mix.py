@@ -9,8 +9,8 @@ import pytest
 
 from finetune.data.mix import mix_cpt, mix_sft
 from finetune.data.pipeline import prepare_cpt, prepare_sft
-from vertical.errors import DataPolicyError
-from vertical.settings import get_settings
+from vertical.core.errors import DataPolicyError
+from vertical.core.settings import get_settings
 
 CONV_TAGS = {"user_tag": "human", "assistant_tag": "gpt", "system_tag": "system"}
 
@@ -59,7 +59,7 @@ def test_prepare_sft_on_counseling_mixes_one_to_one(make_domain, counseling_dir:
 def _cpt_domain(make_domain, general_words: int):
     sentence = "Grounding brings attention back to the present by naming things you can see, hear and touch. "
     general = " ".join(json.loads(line)["prompt"] for line in
-                       (Path(__file__).parents[3] / "vertical/resources/general_prompts.jsonl").read_text().splitlines())
+                       (Path(__file__).parents[3] / "vertical/core/resources/general_prompts.jsonl").read_text().splitlines())
     return make_domain([{"name": "notes", "file": "data/notes.jsonl", "format": "text"}],
                        {"data/notes.jsonl": [{"text": sentence * 6}, {"text": sentence.upper() * 4}],
                         "data/general.txt": " ".join(general.split()[:general_words])},

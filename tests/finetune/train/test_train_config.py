@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from vertical.errors import HardwareError, TrainingError
+from vertical.core.errors import HardwareError, TrainingError
 
 
 def _spec(counseling_dir: Path, **changes):
-    from vertical.spec import load_domain
+    from vertical.core.spec import load_domain
 
     spec = load_domain(counseling_dir)
     return spec.model_copy(update=changes) if changes else spec

@@ -16,9 +16,9 @@ def test_full_cpt_writes_a_loadable_model_that_moved(counseling_dir: Path, gener
     from transformers import AutoModelForCausalLM
 
     from finetune.train import TrainData, run_cpt
-    from vertical.models import resolve_model
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.provisioning import resolve_model
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(counseling_dir)
     tokenizer = load_tokenizer(spec.base_model)

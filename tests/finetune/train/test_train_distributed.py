@@ -41,7 +41,7 @@ def _small_domain(root: Path) -> Path:
 
 
 def test_two_process_launch_trains_one_adapter(tmp_path: Path) -> None:
-    from vertical.settings import get_settings
+    from vertical.core.settings import get_settings
 
     domain = _small_domain(tmp_path / "ddp-domain")
     cmd = build_launch_command(domain, 2, max_steps=2)

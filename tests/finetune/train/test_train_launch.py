@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from finetune.train.launch import CONFIGS, build_launch_command
-from vertical.errors import TrainingError
+from vertical.core.errors import TrainingError
 
 
 def _parse(cmd: list[str]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from finetune.train.packing import IGNORE_INDEX, PackedCollator, Window, pack_windows, unpacked_rows
-from vertical.errors import TrainingError
+from vertical.core.errors import TrainingError
 
 
 def _windows(lengths: list[int]) -> list[Window]:
@@ -53,8 +53,8 @@ def test_packed_loss_equals_the_sum_of_separate_losses(counseling_dir, generator
     from torch.nn.functional import cross_entropy
 
     from train_helpers import counseling_data
-    from vertical.runtime import load_generator, load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_generator, load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(counseling_dir)
     tokenizer = load_tokenizer(generator_name)

@@ -24,8 +24,8 @@ TRAIN_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {here!r})
     from train_helpers import counseling_data
     from finetune.train import run_sft
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
     spec = load_domain({domain!r})
     data = counseling_data(spec, load_tokenizer(spec.base_model), 128, 12, 0)
     run_sft(spec, {out!r}, resume={resume}, overrides={overrides!r}, data=data)
@@ -51,8 +51,8 @@ def test_sigkilled_run_resumes_to_the_same_adapter(counseling_dir: Path, generat
     from finetune.train import run_sft
     from finetune.train.checkpoints import last_complete_checkpoint
     from finetune.train.engine import run_dir_for
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(counseling_dir)
     interrupted = tmp_path / "adapters" / "interrupted"

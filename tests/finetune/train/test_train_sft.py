@@ -19,9 +19,9 @@ COUNSELING = Path(__file__).resolve().parents[3] / "examples" / "counseling"
 def trained(generator_name: str, tmp_path_factory: pytest.TempPathFactory):
     """Train once for the module, in a workspace of its own (module fixtures run before per-test ones)."""
     from finetune.train import run_sft
-    from vertical.runtime import load_tokenizer
-    from vertical.settings import get_settings, reset_settings
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.settings import get_settings, reset_settings
+    from vertical.core.spec import load_domain
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VERTICAL_WORKSPACE", str(tmp_path_factory.mktemp("workspace")))
@@ -70,7 +70,7 @@ def test_merged_export_loads_and_matches_the_adapter(trained) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from finetune.export import merge_adapter
-    from vertical.models import resolve_model
+    from vertical.core.provisioning import resolve_model
 
     spec, _, result, tmp = trained
     merged_dir = merge_adapter(result.adapter_dir, tmp / "merged", base_model=spec.base_model)
@@ -94,8 +94,8 @@ def test_gradient_checkpointing_still_trains_the_adapter(counseling_dir: Path, g
     from safetensors.torch import load_file
 
     from finetune.train import run_sft
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import load_domain
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
 
     spec = load_domain(counseling_dir)
     data = counseling_data(spec, load_tokenizer(spec.base_model), 128, n_train=2, n_eval=0)

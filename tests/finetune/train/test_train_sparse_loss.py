@@ -28,8 +28,8 @@ def test_sparse_loss_equals_the_stock_loss_and_its_gradients(generator_name: str
     from finetune.train.config import resolve_config
     from finetune.train.modeling import load_training_model
     from finetune.train.sparse_loss import sparse_causal_lm_loss, supports_sparse_loss
-    from vertical.runtime import load_tokenizer
-    from vertical.spec import DomainSpec
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import DomainSpec
 
     spec = DomainSpec(name="sparse-loss", base_model=generator_name)
     model = load_training_model(generator_name, resolve_config(spec, {"method": "lora"}))

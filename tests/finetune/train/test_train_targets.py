@@ -8,7 +8,7 @@ import pytest
 @pytest.mark.slow
 def test_smollm2_targets_are_all_decoder_projections(generator_name: str) -> None:
     from finetune.train.targets import detect_lora_targets
-    from vertical.runtime import load_generator
+    from vertical.core.loaders import load_generator
 
     targets = detect_lora_targets(load_generator(generator_name))
     assert targets == ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
@@ -27,7 +27,7 @@ def test_a_model_without_linear_layers_is_a_clear_error() -> None:
     import torch.nn as nn
 
     from finetune.train.targets import detect_lora_targets
-    from vertical.errors import TrainingError
+    from vertical.core.errors import TrainingError
 
     with pytest.raises(TrainingError, match="no linear projection") as exc:
         detect_lora_targets(nn.Sequential(nn.Embedding(4, 4)))

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from finetune.train.packing import as_windows
 from finetune.train.result import TrainData
-from vertical.spec import DomainSpec
+from vertical.core.spec import DomainSpec
 
 
 def conversations_only(spec: DomainSpec, n_conversations: int) -> DomainSpec:
     """The spec with only its conversations file, cut to the first n records (keeps tests fast)."""
     import tempfile
 
-    from vertical.fsutil import atomic_write_text
+    from vertical.core.fsutil import atomic_write_text
 
     dataset = next(d for d in spec.data.datasets if d.name == "conversations")
     lines = spec.path(dataset.file).read_text(encoding="utf-8").splitlines(keepends=True)[:n_conversations]

@@ -1,0 +1,99 @@
+"""Planner rules on synthetic profiles: each rule fires exactly when its condition holds."""
+
+import pytest
+
+from vertical.strategy.planner import plan
+from vertical.strategy.rules import CPT_MIN_TOKENS, RULES, SFT_MIN_EXAMPLES, Profile, decide
+
+
+def fired(profile: Profile) -> set[str]:
+    return {f.name for f in decide(profile).fired}
+
+
+BASE = dict(documents=30, doc_tokens=20_000, raw_corpus_tokens=20_000, conversations=0, eval_questions=50, cpu_cores=2)
+
+
+@pytest.mark.parametrize("rule, fires, does_not", [
+    ("docs-present", dict(), dict(documents=0)),
+    ("no-docs", dict(documents=0), dict()),
+    ("docs-change-often", dict(doc_change_days_30=4), dict(doc_change_days_30=1)),
+    ("enough-conversations", dict(conversations=SFT_MIN_EXAMPLES), dict(conversations=SFT_MIN_EXAMPLES - 1)),
+    ("few-conversations", dict(conversations=20), dict(conversations=0)),
+    ("no-conversations", dict(), dict(conversations=5)),
+    ("sft-over-budget", dict(conversations=2000, time_budget_min=5), dict(conversations=2000, time_budget_min=10_000)),
+    ("large-corpus-gpu", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80),
+     dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS)),
+    ("large-corpus-no-gpu", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS), dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80)),
+    ("small-gpu", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=8),
+     dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=40)),
+    ("small-corpus", dict(), dict(raw_corpus_tokens=CPT_MIN_TOKENS)),
+    ("cpt-over-budget", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80, time_budget_min=1),
+     dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80, time_budget_min=10_000)),
+    ("no-eval-set", dict(eval_questions=0), dict()),
+])
+def test_each_rule_fires_only_when_its_condition_holds(rule, fires, does_not):
+    assert rule in fired(Profile(**{**BASE, **fires}))
+    assert rule not in fired(Profile(**{**BASE, **does_not}))
+
+
+def test_every_rule_is_covered_and_explained():
+    names = [r.name for r in RULES]
+    assert len(names) == len(set(names))
+    for rule in RULES:  # every template formats with a profile's fields
+        rule.explanation.format(**Profile().fields())
+
+
+def test_docs_and_conversations_recommend_sft_plus_rag():
+    d = decide(Profile(**{**BASE, "conversations": 420}))
+    assert d.strategy == "sft+rag"
+    assert d.candidates == ["prompt", "sft", "rag", "sft+rag"]
+    why = " ".join(f.explanation for f in d.fired)
+    assert "420 conversations" in why and "sft worthwhile" in why
+
+
+def test_big_corpus_without_gpu_explains_why_cpt_is_skipped():
+    d = decide(Profile(**{**BASE, "raw_corpus_tokens": 3_000_000, "conversations": 500}))
+    assert "cpt" not in d.strategy
+    assert any("3000000 tokens but no GPU" in f.explanation for f in d.fired)
+
+
+def test_big_corpus_with_gpu_builds_cpt_only_together_with_sft():
+    d = decide(Profile(**{**BASE, "raw_corpus_tokens": 3_000_000, "conversations": 500, "gpu": True, "gpu_mem_gb": 80}))
+    assert d.strategy == "cpt+sft+rag"
+    assert all("sft" in c for c in d.candidates if "cpt" in c)
+
+
+def test_changing_docs_require_rag_in_every_trained_candidate():
+    d = decide(Profile(**{**BASE, "conversations": 500, "doc_change_days_30": 6}))
+    assert d.candidates == ["prompt", "rag", "sft+rag"]
+
+
+def test_block_wins_over_allow_regardless_of_order():
+    d = decide(Profile(**{**BASE, "conversations": 5000, "time_budget_min": 1}))
+    assert "sft" not in d.strategy and {"enough-conversations", "sft-over-budget"} <= {f.name for f in d.fired}
+
+
+def test_nothing_usable_falls_back_to_prompt():
+    d = decide(Profile(documents=0, conversations=3))
+    assert d.strategy == "prompt" and d.candidates == ["prompt"]
+
+
+def test_plan_profiles_the_counseling_domain(counseling_dir):
+    from vertical.core.spec import load_domain
+
+    result = plan(load_domain(counseling_dir), time_budget_min=60)
+    p = result.profile
+    assert p.documents >= 30 and p.doc_tokens > 10_000 and p.eval_questions > 0
+    assert "rag" in result.strategy and "cpt" not in result.strategy
+    assert result.candidates[0] == "prompt" and result.strategy in result.candidates
+    assert any(r.startswith("small-corpus") for r in result.reasons)
+
+
+def test_plan_cli_prints_the_rules(counseling_dir):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "vertical.cli", "plan", str(counseling_dir)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "recommended strategy" in out.stdout and "docs-present" in out.stdout

@@ -1,0 +1,3 @@
+"""The strategy layer: planner and its rules, build orchestration and steps, evaluation.
+
+Sits on top of every package; imports them lazily."""

@@ -1,0 +1,131 @@
+"""CLI commands of the strategy layer: `vertical plan`, `vertical build`, `vertical eval`.
+
+Module level imports only typer/pathlib (``vertical --help`` stays fast); the work is imported lazily.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    def plan_command(
+        domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
+        time_budget: float = typer.Option(None, "--time-budget", help="Minutes you can spend on building."),
+        as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    ) -> None:
+        """Profile the domain's assets and this machine, and recommend a strategy (with the rules that fired)."""
+        import json
+
+        from rich.table import Table
+
+        from vertical.strategy.planner import plan
+        from vertical.core.spec import load_domain
+
+        result = plan(load_domain(domain), time_budget)
+        console = _console()
+        if as_json:
+            console.print_json(json.dumps(result.to_dict()))
+            return
+        profile = Table("asset", "value", title=f"profile of {domain}")
+        for key, value in result.profile.fields().items():
+            profile.add_row(key, str(value))
+        console.print(profile)
+        rules = Table("rule", "effect", "why", title="rules that fired")
+        for fired in result.fired:
+            rules.add_row(fired.name, fired.effect, fired.explanation)
+        console.print(rules)
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"recommended strategy: [bold green]{result.strategy}[/]")
+        console.print(f"auto would build and compare: {', '.join(result.candidates)}")
+
+    @app.command("build")
+    def build_command(
+        domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
+        strategy: str = typer.Option(None, "--strategy", help="prompt|rag|sft|cpt|sft+rag|cpt+sft+rag|auto (default: domain.yaml)."),
+        tiny: bool = typer.Option(False, "--tiny", help="CPU-friendly: few training steps, short windows, eval on a subset."),
+        no_eval: bool = typer.Option(False, "--no-eval", help="Skip the eval step (auto still evaluates)."),
+        limit: int = typer.Option(None, "--limit", help="Eval questions to use (default: all; --tiny: 12)."),
+        time_budget: float = typer.Option(None, "--time-budget", help="Minutes; the planner drops strategies that need longer."),
+    ) -> None:
+        """Build the domain's assistant: ingest → data → train → eval, skipping unchanged steps."""
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.table import Table
+
+        from vertical.strategy.build import build, summarize
+        from vertical.core.manifest import manifest_path
+        from vertical.core.spec import load_domain
+
+        spec = load_domain(domain)
+        console = _console()
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total}"),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task(f"build {spec.name}", total=None)
+
+            def on_step(name: str, status: str) -> None:
+                progress.console.print(f"[bold]{name}[/]: {status}")
+
+            def report(text: str, done: float | None, total: float | None) -> None:
+                progress.update(task, description=text, completed=done or 0, total=total)
+
+            manifest = build(spec, strategy, tiny=tiny, evaluate=not no_eval, eval_limit=limit,
+                             time_budget_min=time_budget, report=report, on_step=on_step)
+            progress.update(task, description="done", completed=1, total=1)
+        info = summarize(manifest)
+        table = Table("field", "value", title=f"built {spec.name}")
+        table.add_row("strategy", info["strategy"])
+        table.add_row("adapter", str(info["adapter"]))
+        table.add_row("knowledge base", "-" if not info["kb"] else f"{info['kb']['collection']} ({info['kb']['chunks']} chunks)")
+        table.add_row("steps", ", ".join(f"{n} {t}" for n, t in info["steps"]))
+        for key, value in info["scores"].items():
+            table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+        for row in manifest.candidates:
+            table.add_row(f"candidate {row['strategy']}", f"composite {row['composite']:.3f}")
+        console.print(table)
+        console.print(f"manifest: {manifest_path(spec.name)}")
+        if manifest.eval.get("report"):
+            console.print(f"report: {manifest.eval['report'].get('markdown')}")
+
+    @app.command("eval")
+    def eval_command(
+        domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
+        limit: int = typer.Option(None, "--limit", help="Eval questions to use (default: all; --tiny: 12)."),
+        tiny: bool = typer.Option(False, "--tiny", help="Subset of questions, short answers, small retention set."),
+        baseline: str = typer.Option("prompt", "--baseline", help="Also evaluate this strategy for comparison ('none' to skip)."),
+        max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="Answer length (default: serving.max_new_tokens; --tiny: 48)."),
+        judge_url: str = typer.Option(None, "--judge-url", help="OpenAI-compatible endpoint for LLM-as-judge (or VERTICAL_JUDGE_URL)."),
+        judge_model: str = typer.Option(None, "--judge-model", help="Judge model name (or VERTICAL_JUDGE_MODEL)."),
+    ) -> None:
+        """Evaluate the built assistant on the held-out set; writes JSON, Markdown and HTML reports."""
+        from rich.table import Table
+
+        from vertical.strategy.evaluation.composite import FORMULA
+        from vertical.strategy.evaluation.judge import JudgeConfig
+        from vertical.strategy.evaluation.session import evaluate_built
+        from vertical.core.spec import load_domain
+
+        spec = load_domain(domain)
+        console = _console()
+        with console.status("evaluating…") as status:
+            results, paths = evaluate_built(spec, limit=limit, tiny=tiny, baseline=None if baseline == "none" else baseline,
+                                            max_new_tokens=max_new_tokens, judge=JudgeConfig.from_env(judge_url, judge_model),
+                                            on_stage=lambda text: status.update(text))
+        keys = ("composite", "answer_similarity", "rouge_l", "keyword_recall", "hit_at_k", "mrr", "citation", "safety",
+                "general_mc_accuracy", "general_perplexity")
+        table = Table("strategy", *keys, title=f"eval of {spec.name} ({results[0]['n_items']} questions)")
+        for r in results:
+            table.add_row(r["strategy"], *("-" if r["scores"].get(k) is None else f"{r['scores'][k]:.3f}" for k in keys))
+        console.print(table)
+        console.print(FORMULA)
+        console.print(f"report: {paths['markdown']}  {paths['html']}  {paths['json']}")
