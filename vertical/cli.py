@@ -27,6 +27,16 @@ console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 
+@app.callback()
+def _options(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show library debug logs.")) -> None:
+    """Library loggers (bm25s, jieba, httpx, transformers) stay at WARNING unless -v."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    for name in ("bm25s", "jieba", "httpx", "urllib3", "chromadb", "sentence_transformers"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
 @models_app.command("pull")
 def models_pull(
     name: list[str] = typer.Argument(None, help="Models to pull (default: all embedded models)."),
@@ -129,26 +139,33 @@ _register_packages()
 
 
 def main() -> None:
-    """Entry point: VerticalError becomes one clear message and exit code 2."""
+    """Entry point: a VerticalError or a usage error becomes one clear line, a hint and exit code 2."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer vendors click
+
     try:
         app(standalone_mode=False)
     except VerticalError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
-        if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {exc.hint}")
+        _fail(exc.message, exc.hint)
+    except NoArgsIsHelpError as exc:  # bare `vertical` or `vertical kb`: the help is the answer
+        err_console.print(exc.ctx.get_help() if exc.ctx else "run `vertical --help`")
         sys.exit(2)
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "vertical"
+        _fail(exc.format_message(), f"run `{command} --help` to see the arguments and options")
+    except ClickException as exc:
+        _fail(exc.format_message(), "run `vertical --help`")
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here when standalone_mode is off
-        import click
+        sys.exit(130)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _fail(message: str, hint: str | None) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    if hint:
+        err_console.print(f"[yellow]hint:[/] {hint}", markup=True, highlight=False)
+    sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

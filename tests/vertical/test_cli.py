@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 VERTICAL = [sys.executable, "-m", "vertical.cli"]
 
 
@@ -34,3 +36,20 @@ def test_init_then_doctor(tmp_path, generator_name):
     doctor = run("doctor")
     assert doctor.returncode == 0, doctor.stdout
     assert "smollm2-135m-instruct" in doctor.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    ((), "Usage"),
+    (("ask",), "Missing argument 'domain'"),
+    (("frobnicate",), "No such command 'frobnicate'"),
+    (("kb", "search", "examples/counseling", "q", "--k", "abc"), "Invalid value for '--k'"),
+    (("build", "--strategy"), "requires an argument"),
+])
+def test_cli_misuse_is_one_line_and_exit_2(args, says):
+    out = run(*args)
+    assert out.returncode == 2, out.stderr
+    assert says in out.stderr + out.stdout
+    assert "Traceback" not in out.stderr + out.stdout
+    if args:  # a usage error is one line and a hint, not a screenful
+        lines = [line for line in out.stderr.splitlines() if line.strip()]
+        assert len(lines) == 2 and lines[0].startswith("error:") and lines[1].startswith("hint:"), out.stderr
