@@ -1,4 +1,4 @@
-"""Get encoded windows from the data package (``prepare_sft`` / ``prepare_cpt``) as TrainData.
+"""Encoded windows from the data package (``prepare_sft`` / ``prepare_cpt``) as TrainData.
 
 This module only adapts the data package's results; splitting, cleaning and mixing live there.
 """
@@ -10,60 +10,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from finetune.data.pipeline import CPTData, SFTData, prepare_cpt, prepare_sft
 from finetune.train.packing import as_windows
 from finetune.train.result import TrainData
-from vertical.core.errors import TrainingError
+from vertical.core.loaders import load_tokenizer
 from vertical.core.spec import DomainSpec
 
 
-def _pipeline() -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module("finetune.data.pipeline")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("finetune.data.pipeline", "finetune.data", "finetune"):
-            raise  # the pipeline exists but one of its own imports is missing: show that error
-        raise TrainingError(
-            "the training data pipeline (finetune.data.pipeline) is not installed",
-            hint="pass prepared data to run_sft(data=TrainData(...)) or install the finetune data package",
-        ) from exc
+def _manifest(manifest: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    counts = report.get("counts")
+    return {**manifest, "report_counts": counts} if counts else dict(manifest)
 
 
-def _first(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value is not None:
-            return value
-    return default
+def from_sft(prepared: SFTData) -> TrainData:
+    return TrainData(as_windows(prepared.train), as_windows(prepared.eval), _manifest(prepared.manifest, prepared.report))
 
 
-def _manifest(prepared: Any) -> dict[str, Any]:
-    manifest = _first(prepared, "manifest", default={})
-    report = _first(prepared, "report", default={})
-    to_dict = getattr(report, "to_dict", None)
-    report = to_dict() if callable(to_dict) else dict(report)
-    counts = report.get("counts") if isinstance(report, dict) else None
-    return {**dict(manifest), "report_counts": counts} if counts else dict(manifest)
-
-
-def to_train_data(prepared: Any) -> TrainData:
-    """Adapt the data package's SFTData / CPTData (train + eval windows and a report)."""
-    train = _first(prepared, "train", "train_windows", "blocks", default=[])
-    held_out = _first(prepared, "eval", "eval_windows", "eval_blocks", default=[])
-    return TrainData(train=as_windows(train), eval=as_windows(held_out), manifest=_manifest(prepared))
-
-
-def _call(fn: Any, spec: DomainSpec, max_length: int, seed: int) -> Any:
-    """prepare_sft/prepare_cpt on the run's max_length (via a spec copy) with the base model's tokenizer."""
-    import inspect
-
-    from vertical.core.loaders import load_tokenizer
-
-    if max_length != spec.data.max_length:
-        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"max_length": max_length})})
-    kwargs = {"seed": seed} if "seed" in inspect.signature(fn).parameters else {}
-    return fn(spec, load_tokenizer(spec.base_model), **kwargs)
+def from_cpt(prepared: CPTData) -> TrainData:
+    return TrainData(as_windows(prepared.train), as_windows(prepared.eval), _manifest(prepared.manifest, prepared.report))
 
 
 @contextmanager
@@ -80,10 +44,12 @@ def main_process_first() -> Iterator[None]:
 
 
 def sft_data(spec: DomainSpec, max_length: int, seed: int = 42) -> TrainData:
+    """SFT windows at the run's max_length, encoded with the base model's tokenizer."""
     with main_process_first():
-        return to_train_data(_call(_pipeline().prepare_sft, spec, max_length, seed))
+        return from_sft(prepare_sft(spec, load_tokenizer(spec.base_model), max_length=max_length, seed=seed))
 
 
 def cpt_data(spec: DomainSpec, max_length: int, seed: int = 42) -> TrainData:
+    """CPT blocks of max_length tokens, domain share guarded by the data package."""
     with main_process_first():
-        return to_train_data(_call(_pipeline().prepare_cpt, spec, max_length, seed))
+        return from_cpt(prepare_cpt(spec, load_tokenizer(spec.base_model), block_size=max_length, seed=seed))

@@ -105,7 +105,7 @@ def _data_hash(ctx: BuildContext) -> str:
 
 def _data_run(ctx: BuildContext) -> dict[str, Any]:
     from finetune.data.pipeline import prepare_sft
-    from finetune.train.data_source import to_train_data
+    from finetune.train.data_source import from_sft
 
     from vertical.core.loaders import load_tokenizer
 
@@ -114,7 +114,7 @@ def _data_run(ctx: BuildContext) -> dict[str, Any]:
     prepared = prepare_sft(ctx.spec, load_tokenizer(ctx.spec.base_model), max_length=max_length,
                            general_limit=TINY_GENERAL_LIMIT if ctx.tiny else None,
                            on_progress=lambda name, i, n: ctx.report(f"data: {name}", i, n))
-    data = to_train_data(prepared)  # its manifest names the data files and their hashes
+    data = from_sft(prepared)  # its manifest names the data files and their hashes
     if ctx.tiny:
         data.eval = data.eval[:TINY_EVAL_WINDOWS]  # eval loss on a subset: minutes saved on CPU
     ctx.train_data = data
