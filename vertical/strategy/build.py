@@ -20,7 +20,7 @@ from typing import Any
 from vertical.core.errors import BuildError, VerticalError
 from vertical.core.manifest import Manifest, StepRecord, save_manifest, try_load_manifest
 from vertical.core.settings import get_settings
-from vertical.core.spec import DomainSpec, parse_strategy
+from vertical.core.spec import STRATEGY_CHOICES, DomainSpec, parse_strategy
 from vertical.strategy.steps.definitions import BuildContext, Step, steps_for
 from vertical.strategy.steps.history import append_history
 
@@ -46,8 +46,11 @@ def _reusable(step: Step, ctx: BuildContext, input_hash: str, known: list[StepRe
 def run_steps(ctx: BuildContext, steps: list[Step], known: list[StepRecord],
               on_step: Callable[[str, str], None] | None = None) -> Manifest:
     """Run (or skip) each step, filling ``ctx.manifest``; raises BuildError naming the failed step."""
-    notify = on_step or (lambda name, status: None)
-    for step in steps:
+    def notify(name: str, status: str) -> None:
+        if on_step:
+            on_step(f"step {n}/{len(steps)} {name}", status)
+
+    for n, step in enumerate(steps, 1):
         input_hash = step.input_hash(ctx)
         ctx.hashes[step.name] = input_hash
         previous = _reusable(step, ctx, input_hash, known)
@@ -110,7 +113,7 @@ def build(spec: DomainSpec, strategy: str | None = None, tiny: bool = False, eva
     try:
         strategy = parse_strategy(strategy or spec.strategy, allow_auto=True)
     except ValueError as exc:
-        raise BuildError(str(exc), hint="use --strategy prompt|rag|sft|cpt|sft+rag|cpt+sft+rag|auto") from exc
+        raise BuildError(str(exc), hint=f"use --strategy {STRATEGY_CHOICES}") from exc
     previous = try_load_manifest(spec.name)
     known = list(previous.steps) if previous else []
     if strategy != "auto":

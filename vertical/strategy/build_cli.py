@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from vertical.core.spec import STRATEGY_CHOICES
+
 
 def _console():
     from rich.console import Console
@@ -28,8 +30,8 @@ def register(app: typer.Typer) -> None:
 
         from rich.table import Table
 
-        from vertical.strategy.planner import plan
         from vertical.core.spec import load_domain
+        from vertical.strategy.planner import plan
 
         result = plan(load_domain(domain), time_budget)
         console = _console()
@@ -52,7 +54,7 @@ def register(app: typer.Typer) -> None:
     @app.command("build")
     def build_command(
         domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
-        strategy: str = typer.Option(None, "--strategy", help="prompt|rag|sft|cpt|sft+rag|cpt+sft+rag|auto (default: domain.yaml)."),
+        strategy: str = typer.Option(None, "--strategy", help=STRATEGY_CHOICES + " (default: domain.yaml)."),
         tiny: bool = typer.Option(False, "--tiny", help="CPU-friendly: few training steps, short windows, eval on a subset."),
         no_eval: bool = typer.Option(False, "--no-eval", help="Skip the eval step (auto still evaluates)."),
         limit: int = typer.Option(None, "--limit", help="Eval questions to use (default: all; --tiny: 12)."),
@@ -62,26 +64,28 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
         from rich.table import Table
 
-        from vertical.strategy.build import build, summarize
         from vertical.core.manifest import manifest_path
         from vertical.core.spec import load_domain
+        from vertical.strategy.build import build, summarize
 
         spec = load_domain(domain)
         console = _console()
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total}"),
+        # a count only when the step knows its total: "0/None" told the user nothing
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                    TimeElapsedColumn())
         with Progress(*columns, console=console, transient=False) as progress:
-            task = progress.add_task(f"build {spec.name}", total=None)
+            task = progress.add_task(f"build {spec.name}", total=None, count="")
 
             def on_step(name: str, status: str) -> None:
                 progress.console.print(f"[bold]{name}[/]: {status}")
 
             def report(text: str, done: float | None, total: float | None) -> None:
-                progress.update(task, description=text, completed=done or 0, total=total)
+                count = f"{done:.0f}/{total:.0f}" if total else ""
+                progress.update(task, description=text, completed=done or 0, total=total, count=count)
 
             manifest = build(spec, strategy, tiny=tiny, evaluate=not no_eval, eval_limit=limit,
                              time_budget_min=time_budget, report=report, on_step=on_step)
-            progress.update(task, description="done", completed=1, total=1)
+            progress.update(task, description="done", completed=1, total=1, count="")
         info = summarize(manifest)
         table = Table("field", "value", title=f"built {spec.name}")
         table.add_row("strategy", info["strategy"])
@@ -110,10 +114,10 @@ def register(app: typer.Typer) -> None:
         """Evaluate the built assistant on the held-out set; writes JSON, Markdown and HTML reports."""
         from rich.table import Table
 
+        from vertical.core.spec import load_domain
         from vertical.strategy.evaluation.composite import FORMULA
         from vertical.strategy.evaluation.judge import JudgeConfig
         from vertical.strategy.evaluation.session import evaluate_built
-        from vertical.core.spec import load_domain
 
         spec = load_domain(domain)
         console = _console()
