@@ -12,16 +12,15 @@ garbage on this model), so :func:`vllm_command` forces float32 when no GPU is us
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from vertical.core.errors import EngineUnavailableError
-
 from serving.engines.openai_engine import OpenAIEngine
+from vertical.core.errors import EngineUnavailableError
+from vertical.core.net import free_port
 
 VLLM_PYTHON_ENV = "VERTICAL_VLLM_PYTHON"
 DEFAULT_VENV = Path(".venv-vllm")
@@ -40,12 +39,6 @@ def find_vllm_python() -> str | None:
     import importlib.util
 
     return sys.executable if importlib.util.find_spec("vllm") else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def vllm_command(

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ui.client import ApiClient
-from ui.launch import free_port, start_api, stop
+from ui.launch import start_api, stop
+from vertical.core.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 COUNSELING = REPO / "examples" / "counseling"

@@ -12,7 +12,8 @@ import pytest
 
 from ui.client import ApiClient
 from ui.feedback import FeedbackStore
-from ui.launch import free_port, stop, streamlit_command, wait_http
+from ui.launch import stop, streamlit_command, wait_http
+from vertical.core.net import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

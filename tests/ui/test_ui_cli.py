@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ui.launch import ensure_api, free_port, stop, wait_http
+from ui.launch import ensure_api, stop, wait_http
+from vertical.core.net import free_port
 from vertical.core.errors import ApiError
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ui.charts import eval_rows, loss_points, metric_names
 from ui.client import ApiClient
-from ui.launch import free_port
+from vertical.core.net import free_port
 from vertical.core.errors import ApiError
 
 

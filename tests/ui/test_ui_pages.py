@@ -53,7 +53,7 @@ def test_chat_streams_an_answer_with_sources_trace_and_stores_feedback(ui_api: d
 
 
 def test_chat_page_says_how_to_start_a_missing_server(monkeypatch: pytest.MonkeyPatch):
-    from ui.launch import free_port
+    from vertical.core.net import free_port
     from vertical.core.settings import reset_settings
 
     monkeypatch.setenv("VERTICAL_API_URL", f"http://127.0.0.1:{free_port()}")
