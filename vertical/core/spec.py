@@ -18,6 +18,7 @@ from vertical.core.errors import SpecError
 
 SPEC_FILENAME = "domain.yaml"
 STRATEGY_PARTS = ("prompt", "rag", "sft", "cpt")
+STRATEGY_CHOICES = f"auto, or parts of {'/'.join(STRATEGY_PARTS)} joined by '+' (e.g. sft+rag, cpt+sft+rag)"
 DEFAULT_GENERATOR = "smollm2-135m-instruct"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 
@@ -111,27 +112,65 @@ class ServingSpec(_Strict):
     openai_base_url: str | None = None
     openai_api_key_env: str = "OPENAI_API_KEY"
     openai_model: str | None = None
+    # grounding policy (serving/answer/grounding_policy.py): below min_grounding, an answer given from
+    # sources is flagged, replaced by the extractive quote, or refused; the same in streamed answers
+    min_grounding: float = Field(0.5, ge=0, le=1)
+    below_grounding: Literal["flag", "extractive", "refuse"] = "flag"
+
+
+class SafetyClassifierSpec(_Strict):
+    """Optional classifier next to the shipped rules; it can only add risk (vertical/core/safety/classifier.py)."""
+
+    kind: Literal["hf", "moderation", "chat"]
+    model: str = Field("", description="HF text-classification folder (hf), or the endpoint's model name.")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL incl. /v1 (moderation, chat).")
+    api_key_env: str = "OPENAI_API_KEY"
+    labels: list[str] = Field(default_factory=list, description="Labels that count as risk (defaults per kind).")
+    threshold: float = Field(0.5, ge=0, le=1)
+    timeout_s: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _target_given(self) -> "SafetyClassifierSpec":
+        if self.kind == "hf" and not self.model:
+            raise ValueError("safety.classifier.model (a local text-classification folder) is required for kind hf")
+        if self.kind != "hf" and not self.base_url:
+            raise ValueError(f"safety.classifier.base_url is required for kind {self.kind}")
+        return self
 
 
 class SafetySpec(_Strict):
-    crisis_patterns: list[str] = Field(default_factory=list, description="Regexes (case-insensitive).")
-    response: str = ""
+    """Crisis safety. The framework ships multilingual rules (vertical/core/safety/rules/); this adds to them."""
+
+    enabled: bool = True
+    patterns: dict[str, list[str]] = Field(
+        default_factory=dict, description="Extra crisis regexes per language (en, zh, ..., any); case-insensitive.")
+    responses: dict[str, str] = Field(default_factory=dict, description="Fixed crisis response per language.")
+    notes: dict[str, str] = Field(default_factory=dict, description="Resources line added when risk is in history.")
+    resources: dict[str, str] = Field(default_factory=dict, description="Values for {{NAME}} in the texts.")
+    classifier: SafetyClassifierSpec | None = None
+    crisis_patterns: list[str] = Field(default_factory=list, description="Deprecated: same as patterns.any.")
+    response: str = Field("", description="Deprecated: default response (use responses.<lang>).")
 
     @field_validator("crisis_patterns")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"invalid regex {p!r}: {exc}") from exc
+        _check_regexes(patterns)
         return patterns
 
-    @model_validator(mode="after")
-    def _response_when_patterns(self) -> "SafetySpec":
-        if self.crisis_patterns and not self.response.strip():
-            raise ValueError("safety.response is required when crisis_patterns are set")
-        return self
+    @field_validator("patterns")
+    @classmethod
+    def _language_patterns_compile(cls, patterns: dict[str, list[str]]) -> dict[str, list[str]]:
+        for items in patterns.values():
+            _check_regexes(items)
+        return patterns
+
+
+def _check_regexes(patterns: list[str]) -> None:
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            raise ValueError(f"invalid regex {p!r}: {exc}") from exc
 
 
 class EvalSpec(_Strict):

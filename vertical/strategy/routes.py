@@ -16,18 +16,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from vertical.core.errors import BuildConflictError, NotBuiltError, SpecError, VerticalError
-
 from serving.api.deps import app_state, domain_runtime
 from serving.api.state import JobRecord
 from serving.domains import DomainRuntime
+from vertical.core.errors import BuildConflictError, NotBuiltError, SpecError, VerticalError
+from vertical.core.spec import STRATEGY_CHOICES
 
 router = APIRouter(prefix="/v1/domains", tags=["strategy"])
 ACTIVE = ("pending", "running")
 _start_lock = threading.Lock()  # "is a build running?" and "register this one" must be one step
 
 class BuildRequest(BaseModel):
-    strategy: str | None = Field(None, max_length=40, description="auto, prompt, rag, sft+rag, ...; default: domain.yaml's")
+    strategy: str | None = Field(None, max_length=40, description=STRATEGY_CHOICES + "; default: domain.yaml's")
     tiny: bool = Field(False, description="smoke-test sizes: few steps, few eval items")
     evaluate: bool = Field(True, description="run the eval step (needed for /eval and for auto)")
     eval_limit: int | None = Field(None, ge=1, le=10_000, description="evaluate on at most this many items")
@@ -74,8 +74,8 @@ def _planned_steps(strategy: str, evaluate: bool) -> int | None:
 
 
 def _run_build(record: JobRecord, runtime: DomainRuntime, body: BuildRequest) -> None:
-    from vertical.strategy.build import build, summarize
     from vertical.core.manifest import try_load_manifest
+    from vertical.strategy.build import build, summarize
 
     job: BuildJob = record.job
     job.status = "running"
@@ -111,7 +111,7 @@ def start_build(domain: str, request: Request, body: BuildRequest | None = None)
     try:  # a bad name is the caller's mistake now, not a failed job later
         strategy = parse_strategy(body.strategy or runtime.spec.strategy, allow_auto=True)
     except ValueError as exc:
-        raise SpecError(str(exc), hint="use auto, prompt, rag, sft, cpt, sft+rag or cpt+sft+rag") from exc
+        raise SpecError(str(exc), hint=f"use {STRATEGY_CHOICES}") from exc
     with _start_lock:
         running = [r for r in state.jobs.values()
                    if r.domain == runtime.name and isinstance(r.job, BuildJob) and r.job.status in ACTIVE]
