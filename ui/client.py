@@ -138,6 +138,10 @@ class ApiClient:
 
     # ------------------------------------------------------------------ knowledge
 
+    def feedback(self, domain: str, body: dict) -> dict:
+        """Store a rating/correction through the API (the only writer of feedback)."""
+        return self.post(f"/v1/domains/{domain}/feedback", body)
+
     def upload_documents(self, domain: str, files: list[tuple[str, bytes]]) -> str:
         """Upload ``(filename, bytes)`` pairs; the server starts an ingestion job and returns its id."""
         if not files:

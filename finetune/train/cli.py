@@ -18,6 +18,11 @@ def _summary_table(result: Any) -> Any:
         value = m.get(key)
         return "-" if value is None else f"{value:.{digits}f}"
 
+    if "eval_rewards" in m:  # preference run: held-out reward accuracy/margin against the reference
+        before, after = m.get("eval_rewards_before") or {}, m["eval_rewards"] or {}
+        for key in ("rewards/accuracies", "rewards/margins"):
+            if key in after:
+                table.add_row(f"held-out {key} (reference → aligned)", f"{before.get(key, 0):.3f} → {after[key]:.3f}")
     rows = [
         ("eval loss (base → trained)", f"{num('eval_loss_before', 4)} → {num('eval_loss', 4)}"),
         ("train loss", num("train_loss", 4)),
@@ -54,7 +59,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def train(
         domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
-        method: str = typer.Option(None, "--method", help="lora | qlora | full (default: domain.yaml)."),
+        method: str = typer.Option(None, "--method", help="lora | qlora | full (SFT; default: domain.yaml), or "
+                                   "dpo | orpo | kto (preference alignment on the SFT adapter, LoRA)."),
         cpt: bool = typer.Option(False, "--cpt", help="Continued pretraining on raw domain text instead of SFT."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the run's last complete checkpoint."),
         max_steps: int = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
@@ -62,6 +68,7 @@ def register(app: typer.Typer) -> None:
         gpus: int = typer.Option(None, "--gpus", help="Train on N GPUs through `accelerate launch`."),
         deepspeed: str = typer.Option(None, "--deepspeed", help="zero2 | zero3 (with --gpus)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the multi-GPU launch command only."),
+        on_base: bool = typer.Option(False, "--on-base", help="dpo/orpo/kto: align the base model, not the SFT adapter."),
     ) -> None:
         """Fine-tune the domain's base model (LoRA SFT by default) and save the adapter."""
         from rich.console import Console
@@ -69,8 +76,8 @@ def register(app: typer.Typer) -> None:
         from vertical.core.errors import TrainingError
 
         console = Console()
-        if method is not None and method not in ("lora", "qlora", "full"):
-            raise TrainingError(f"unknown --method {method!r}", hint="use lora, qlora or full")
+        if method is not None and method not in ("lora", "qlora", "full", "dpo", "orpo", "kto"):
+            raise TrainingError(f"unknown --method {method!r}", hint="use lora, qlora or full (SFT) or dpo, orpo, kto")
         if gpus or deepspeed or dry_run:
             from finetune.train.launch import build_launch_command, check_gpus, format_command
 
@@ -91,7 +98,7 @@ def register(app: typer.Typer) -> None:
                       TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
                       TimeElapsedColumn(), console=console) as progress:
             result = train_domain(domain, method=method, cpt=cpt, resume=resume, max_steps=max_steps, name=name,
-                                  on_progress=_progress_printer(progress))
+                                  on_progress=_progress_printer(progress), on_base=on_base)
         console.print(_summary_table(result))
 
     @app.command()

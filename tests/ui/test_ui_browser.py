@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ui.client import ApiClient
-from ui.feedback import FeedbackStore
+from finetune.data.feedback import FeedbackStore
 from ui.launch import stop, streamlit_command, wait_http
 from vertical.core.net import free_port
 
@@ -73,7 +73,8 @@ def test_browser_chat_question_gets_streamed_answer_with_sources(ui_api: dict, t
         helpful.click()
         page.get_by_text("thumbs up saved", exact=False).wait_for(timeout=30_000)
     assert shot.stat().st_size > 10_000
-    rows = FeedbackStore(tmp_path / "workspace" / "feedback.sqlite").list("counseling")
+    api_db = f"sqlite:///{(ui_api['workspace'] / 'vertical.sqlite').resolve()}"  # the API stores feedback
+    rows = FeedbackStore(api_db).list("counseling")
     assert [r.rating for r in rows] == [1] and rows[0].sources[0] == "sleep-hygiene.md"
     BENCH_OUT.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, BENCH_OUT / "ui-chat.png")

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.client import ApiClient
-from ui.feedback import FeedbackStore
+from finetune.data.feedback import FeedbackStore
 from vertical.core.errors import ApiError
 
 PAGES = Path(__file__).resolve().parents[2] / "ui" / "views"
@@ -45,7 +45,8 @@ def test_chat_streams_an_answer_with_sources_trace_and_stores_feedback(ui_api: d
     at.text_area(key="fix-counseling-1").input("Keep a fixed wake time and wind down without screens [1].").run()
     at.button(key="save-fix-counseling-1").click().run()
     assert not at.exception, at.exception
-    rows = FeedbackStore().list("counseling")
+    api_db = f"sqlite:///{(ui_api['workspace'] / 'vertical.sqlite').resolve()}"  # the API stores feedback
+    rows = FeedbackStore(api_db).list("counseling")
     assert [r.rating for r in rows] == [1, 0]
     assert rows[0].answer == answer and rows[0].question.startswith("How can I sleep better")
     assert rows[1].correction.startswith("Keep a fixed wake time") and "sleep-hygiene.md" in rows[1].sources

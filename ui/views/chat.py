@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import client, pick_domain, show_error
-from ui.feedback import Feedback, FeedbackStore
 from vertical.core.errors import VerticalError
 
 st.title("Ask the domain assistant")
@@ -18,12 +17,11 @@ def _save(index: int, rating: int) -> None:
     """Store feedback for answer ``index`` (called from a button, so it runs once per click)."""
     answer = turns[index]
     correction = st.session_state.get(f"fix-{model}-{index}", "").strip() or None
-    item = Feedback(domain=model.split(":", 1)[0], model=model, question=turns[index - 1]["content"],
-                    answer=answer["content"], rating=rating, correction=correction,
-                    history=[{"role": t["role"], "content": t["content"]} for t in turns[: index - 1]],
-                    sources=[s.get("source", "") for s in answer.get("sources", [])], trace=answer.get("trace", []))
+    body = {"model": model, "question": turns[index - 1]["content"], "answer": answer["content"], "rating": rating,
+            "correction": correction, "history": [{"role": t["role"], "content": t["content"]} for t in turns[: index - 1]],
+            "sources": [s.get("source", "") for s in answer.get("sources", [])], "trace": answer.get("trace", [])}
     try:
-        FeedbackStore().add(item)
+        client().feedback(model.split(":", 1)[0], body)
         answer["feedback"] = {1: "thumbs up saved", -1: "thumbs down saved", 0: "correction saved"}[rating]
         if correction:
             answer["feedback"] += " with your correction"
@@ -37,7 +35,7 @@ def render_sources(sources: list[dict]) -> None:
         return
     with st.expander(f"Sources ({len(sources)})"):
         for i, src in enumerate(sources, 1):
-            where = src.get("source") or src.get("document") or "?"
+            where = src.get("source") or "?"
             heading = f" — {src['heading']}" if src.get("heading") else ""
             score = f" · score {src['score']:.3f}" if isinstance(src.get("score"), (int, float)) else ""
             st.markdown(f"**[{i}] {where}**{heading}{score}")

@@ -31,10 +31,19 @@ class Settings(BaseSettings):
         "(same vectors within cosine 0.9999, ~2.5x faster), else fp32 (VERTICAL_EMBED_PRECISION).",
     )
     api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the REST API.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database for feedback (and conversations): default SQLite in the "
+        "workspace; a PostgreSQL URL when several API replicas serve one team (VERTICAL_DATABASE_URL).",
+    )
 
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.workspace / 'vertical.sqlite').resolve()}"
 
     def domain_dir(self, domain: str) -> Path:
         """Per-domain build state: ``<workspace>/<domain>/``."""

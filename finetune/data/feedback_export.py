@@ -7,7 +7,7 @@
   thumbs-down answer to the same question.
 A ``dataset_info.json`` beside the files registers both for LLaMA-Factory. Files are written atomically.
 The shapes match finetune.data.formats (ShareGPT defaults); this module writes plain JSONL so the UI
-does not depend on finetune.
+reads the store directly.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ui.feedback import Feedback, FeedbackStore
+from finetune.data.feedback import Feedback, FeedbackStore
 from vertical.core.fsutil import atomic_write_json, atomic_write_text
 
 ROLE_TAGS = {"user": "human", "assistant": "gpt", "system": "system"}
