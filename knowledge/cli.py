@@ -68,8 +68,10 @@ def _kb_search(
                       "-" if h.bm25_score is None else f"{h.bm25_score:.2f}", h.source, h.heading[-40:],
                       h.text[:120].replace("\n", " "))
     Console().print(table)
-    if kb.confidence(hits):
-        Console().print("[yellow]low confidence:[/] best dense match is below retrieval.min_confidence")
+    for note in kb.retrieval_notes():
+        Console().print(f"[dim]{note}[/]")
+    confidence = kb.confidence(hits)
+    Console().print(f"[yellow]{confidence.reason}[/]" if confidence.low else confidence.reason)
 
 
 def _kb_docs(domain: Path = typer.Argument(..., help="Domain folder.")) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from knowledge.budget import file_budget
 from knowledge.chunking import Chunk
 from knowledge.loaders import SkipFile, check_size, load_bytes
 from knowledge.sources import SourceFile, discover, in_scope
@@ -26,7 +27,7 @@ from vertical.core.settings import get_settings
 from vertical.core.spec import DomainSpec
 
 EMBED_GROUP_CHUNKS = 256  # chunks collected across files before one encode call
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: one section per record (json/yaml/csv/xlsx), long lines cut before sentence splitting
 
 
 def chunk_config(spec: DomainSpec) -> str:
@@ -52,6 +53,7 @@ class IngestReport:
     chunks_total: int = 0
     seconds: float = 0.0
     cancelled: bool = False
+    retrieval: dict = field(default_factory=dict)  # embedder coverage ([UNK] rate) and confidence calibration
 
     @property
     def changed(self) -> bool:
@@ -63,7 +65,7 @@ class IngestReport:
             "deleted": len(self.deleted), "skipped": self.skipped, "failed": self.failed, "notes": self.notes,
             "recovered": self.recovered, "chunks_written": self.chunks_written,
             "chunks_removed": self.chunks_removed, "chunks_total": self.chunks_total,
-            "seconds": round(self.seconds, 3), "cancelled": self.cancelled,
+            "seconds": round(self.seconds, 3), "cancelled": self.cancelled, "retrieval": self.retrieval,
             "files": {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                       "deleted": self.deleted},
         }
@@ -158,6 +160,7 @@ class IngestJob:
             with _DomainLock(get_settings().domain_dir(self.spec.name)):
                 if kb.records.pending():
                     self.report.recovered = reconcile(kb)
+                self._reset_if_embedder_changed(kb)
                 files, roots = discover(self.spec, self.paths)
                 self._update(files_total=len(files))
                 self._ingest(kb, files)
@@ -166,6 +169,7 @@ class IngestJob:
                 if self.report.changed or kb.bm25.stored_tag() != kb.content_hash():
                     kb.rebuild_bm25()
                 self.report.chunks_total = kb.count()
+                self._record_retrieval_stats(kb)
         except VerticalError as exc:
             self.status, self.error = "failed", str(exc)
             self._update()
@@ -180,6 +184,26 @@ class IngestJob:
         self.status = "cancelled" if self.cancelled else "done"
         self._update(current="")
         return self.report
+
+    def _reset_if_embedder_changed(self, kb: Any) -> None:
+        from knowledge.sync import reset_vectors, stored_embedders
+
+        old = stored_embedders(kb) - {self.spec.embedder}
+        if old:
+            redo = reset_vectors(kb)
+            self.report.notes.append({"path": "", "note": f"embedder changed ({', '.join(sorted(old))} -> "
+                                      f"{self.spec.embedder}): all {len(redo)} file(s) embedded again"})
+
+    def _record_retrieval_stats(self, kb: Any) -> None:
+        """Put the embedder's [UNK] rate and the confidence calibration in the report, with a warning
+        (and its fix) when the embedder cannot read the KB's language."""
+        stats = kb.stats()
+        if stats is None:
+            return
+        self.report.retrieval = stats.summary()
+        warning = stats.coverage.warning() if stats.coverage else None
+        if warning:
+            self.report.notes.append({"path": "", "note": warning})
 
     def _ingest(self, kb: Any, files: list[SourceFile]) -> None:
         config = chunk_config(self.spec)
@@ -206,10 +230,11 @@ class IngestJob:
                 self._file_done(file.source)
                 continue
             try:
-                document = load_bytes(data, file.path, self.spec.knowledge)
                 if chunker is None:
                     chunker = self._chunker()
-                chunks = chunker.chunk(document, file.source)
+                with file_budget(self.spec.knowledge.max_file_seconds):  # parse + chunk, not the model load
+                    document = load_bytes(data, file.path, self.spec.knowledge)
+                    chunks = chunker.chunk(document, file.source)
                 if not chunks:
                     raise SkipFile("no text after chunking")
             except SkipFile as exc:

@@ -7,49 +7,21 @@ A bad file never stops a job: the job records the reason and moves on.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from knowledge import budget
+from knowledge.archives import check_zip, load_epub
+from knowledge.document import LoadedDocument, SkipFile
+from knowledge.encoding import decode_text
+from knowledge.html_text import html_to_text
+from knowledge.structured import load_csv, load_json, load_xlsx, load_yaml
 from vertical.core.spec import KnowledgeSpec
 
-_BINARY_SNIFF_BYTES = 8192
-
-
-class SkipFile(Exception):
-    """This file cannot become chunks; ``reason`` goes into the job report."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class LoadedDocument:
-    text: str
-    title: str
-    markdown: bool = True  # '#' lines are headings
-    notes: list[str] = field(default_factory=list)  # non-fatal problems (bad jsonl lines, ...)
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 when it is, otherwise the encoding charset-normalizer detects; binary → SkipFile."""
-    if b"\x00" in data[:_BINARY_SNIFF_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SkipFile("binary content (NUL bytes), not a text file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise SkipFile("cannot detect the text encoding (binary file?)")
-    return str(best)
+__all__ = ["LOADERS", "LoadedDocument", "SkipFile", "check_size", "decode_text", "is_supported", "load_bytes",
+           "load_file"]
 
 
 def _first_line_title(text: str, fallback: str) -> str:
@@ -85,29 +57,8 @@ def load_markdown(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocumen
     return LoadedDocument(text, _first_line_title(text, path.stem))
 
 
-_BLOCK_TAGS = ["p", "div", "li", "br", "tr", "section", "article", "blockquote", "pre", "table", "ul", "ol", "dd", "dt"]
-
-
 def load_html(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
-    from bs4 import BeautifulSoup, NavigableString
-
-    soup = BeautifulSoup(decode_text(data), "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "template", "svg"]):
-        tag.decompose()
-    title_tag = soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    if title_tag:
-        title_tag.decompose()
-    for heading in soup.find_all(re.compile(r"^h[1-6]$")):
-        level = int(heading.name[1])
-        heading.replace_with(NavigableString(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n"))
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.append(NavigableString("\n"))
-    for item in soup.find_all("li"):
-        item.insert(0, NavigableString("- "))
-    text = soup.get_text()
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    text, title = html_to_text(decode_text(data))
     return LoadedDocument(text, title or _first_line_title(text, path.stem))
 
 
@@ -119,7 +70,10 @@ def load_pdf(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise SkipFile("encrypted PDF; decrypt it first")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = []
+        for page in reader.pages:
+            budget.check("extracting PDF pages")
+            pages.append(page.extract_text() or "")
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except SkipFile:
         raise
@@ -132,6 +86,7 @@ def load_pdf(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
 
 
 def load_docx(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
+    check_zip(data, spec, "DOCX")
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
@@ -142,7 +97,9 @@ def load_docx(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
     except Exception as exc:  # zipfile.BadZipFile, lxml errors: any unreadable package
         raise SkipFile(f"corrupt DOCX: {type(exc).__name__}: {exc}") from exc
     lines = []
-    for para in document.paragraphs:
+    for n, para in enumerate(document.paragraphs):
+        if n % 200 == 0:
+            budget.check("reading DOCX paragraphs")
         text = para.text.strip()
         if not text:
             continue
@@ -168,67 +125,6 @@ def load_docx(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
     return LoadedDocument(text, title or _first_line_title(text, path.stem))
 
 
-def _record_text(record: object, fieldname: str) -> str | None:
-    if isinstance(record, str):
-        return record
-    if isinstance(record, dict):
-        value = record.get(fieldname)
-        return value if isinstance(value, str) else None
-    return None
-
-
-def load_json(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
-    text = decode_text(data)
-    notes: list[str] = []
-    if path.suffix.lower() == ".jsonl":
-        records = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                notes.append(f"line {n}: invalid JSON ({exc.msg})")
-    else:
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SkipFile(f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
-        records = obj if isinstance(obj, list) else [obj]
-    texts = [t.strip() for t in (_record_text(r, spec.json_field) for r in records) if t and t.strip()]
-    if not texts:
-        raise SkipFile(f"no record has a text field {spec.json_field!r} (set knowledge.json_field)")
-    missing = len(records) - len(texts)
-    if missing:
-        notes.append(f"{missing} record(s) without text in field {spec.json_field!r}")
-    joined = "\n\n".join(texts)
-    return LoadedDocument(joined, path.stem, markdown=False, notes=notes)
-
-
-def load_csv(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
-    text = decode_text(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    columns = reader.fieldnames or []
-    column = spec.csv_column
-    if column is not None and column not in columns:
-        raise SkipFile(f"no column {column!r}; columns are {columns} (set knowledge.csv_column)")
-    rows = []
-    for row in reader:
-        if column is not None:
-            value = (row.get(column) or "").strip()
-        else:
-            value = "; ".join(f"{k}: {v.strip()}" for k, v in row.items() if k and isinstance(v, str) and v.strip())
-        if value:
-            rows.append(value)
-    if not rows:
-        raise SkipFile("CSV has no rows with text")
-    return LoadedDocument("\n\n".join(rows), path.stem, markdown=False)
-
-
 LOADERS: dict[str, Callable[[bytes, Path, KnowledgeSpec], LoadedDocument]] = {
     ".md": load_markdown,
     ".markdown": load_markdown,
@@ -240,7 +136,11 @@ LOADERS: dict[str, Callable[[bytes, Path, KnowledgeSpec], LoadedDocument]] = {
     ".docx": load_docx,
     ".json": load_json,
     ".jsonl": load_json,
+    ".yaml": load_yaml,
+    ".yml": load_yaml,
     ".csv": load_csv,
+    ".xlsx": load_xlsx,
+    ".epub": load_epub,
 }
 
 

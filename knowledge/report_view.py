@@ -25,5 +25,12 @@ def report_table(report: IngestReport) -> Table:
     if report.recovered:
         table.add_row("recovered", str(len(report.recovered)), ", ".join(report.recovered[:5]))
     for note in report.notes[:5]:
-        table.add_row("note", "", f"{note['path']}: {note['note']}")
+        table.add_row("note", "", f"{note['path']}: {note['note']}" if note["path"] else note["note"])
+    coverage = (report.retrieval or {}).get("coverage")
+    calibration = (report.retrieval or {}).get("calibration")
+    if coverage:
+        table.add_row("embedder", "", f"{coverage['unk_rate']:.0%} unknown tokens; "
+                      f"dense weight x{coverage['dense_factor']:.2f}")
+    if calibration:
+        table.add_row("confidence", "", f"lexical threshold {calibration['threshold']:.2f} ({calibration['note']})")
     return table

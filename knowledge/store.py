@@ -3,7 +3,9 @@
 Search = dense (Chroma, our embeddings) + BM25 (bm25s), fused by weighted reciprocal rank fusion,
 with Chroma ``where`` filters applied to both sides, an optional fused-score threshold and MMR.
 The record file (records.sqlite) is the committed truth: its content hash tags the BM25 index, which
-is reloaded or rebuilt lazily whenever the two differ.
+is reloaded or rebuilt lazily whenever the two differ, and the retrieval stats rebuilt with it
+(embedder [UNK] rate → effective dense weight; word frequencies and the calibrated threshold →
+:meth:`KnowledgeBase.confidence`, the one confidence decision).
 """
 
 from __future__ import annotations
@@ -15,17 +17,29 @@ from typing import Any
 
 import numpy as np
 
+from knowledge import retrieval_stats
 from knowledge.bm25_index import BM25Index
 from knowledge.chunking import index_text
+from knowledge.confidence import (
+    DEFAULT_LEXICAL_THRESHOLD,
+    Confidence,
+    coverage_score,
+    decide,
+    lexical_score,
+    query_terms,
+)
+from knowledge.coverage import UNK_OK, EmbedderCoverage, text_unk_rate
 from knowledge.fusion import mmr, weighted_rrf
 from knowledge.records import RecordStore
+from knowledge.retrieval_stats import RetrievalStats
 from knowledge.vector_store import ChromaStore, collection_name
-from vertical.core.errors import DocumentNotFoundError, KnowledgeError, LowConfidenceError
+from vertical.core.errors import DocumentNotFoundError, KnowledgeError
 from vertical.core.settings import get_settings
 from vertical.core.spec import DomainSpec, KnowledgeSpec
 
 _CANDIDATES_PER_HIT = 5
 _MIN_CANDIDATES = 20
+_CALIBRATION_HITS = 4  # hits per calibration query (the default top_k)
 
 
 @dataclass
@@ -39,39 +53,16 @@ class Hit:
     score: float = 0.0  # fused (weighted RRF)
     dense_score: float | None = None  # cosine similarity, None when only BM25 found it
     bm25_score: float | None = None
+    lexical_score: float | None = None  # IDF-weighted share of the query's topical words in this chunk
+    query_coverage: float | None = None  # the same share over all hits of the search together (confidence)
+    dense_trusted: bool = True  # False when the embedder cannot read the query or the KB (unknown tokens)
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class LowConfidence:
-    """The decision "retrieval found nothing good enough": best dense cosine below the threshold."""
-
-    best_dense: float | None
-    threshold: float
-
-    @classmethod
-    def of(cls, hits: list[Hit], threshold: float) -> "LowConfidence":
-        scores = [h.dense_score for h in hits if h.dense_score is not None]
-        return cls(max(scores) if scores else None, threshold)
-
-    @property
-    def low(self) -> bool:
-        return self.best_dense is None or self.best_dense < self.threshold
-
-    def __bool__(self) -> bool:
-        return self.low
-
-    def raise_if_low(self, query: str = "") -> None:
-        if self.low:
-            best = "no match" if self.best_dense is None else f"best cosine {self.best_dense:.2f}"
-            raise LowConfidenceError(
-                f"no knowledge-base passage is relevant enough{f' to {query!r}' if query else ''} "
-                f"({best} < min_confidence {self.threshold:.2f})",
-                hint="add documents on this topic or lower knowledge.retrieval.min_confidence",
-            )
+LowConfidence = Confidence  # the old name; ``kb.confidence(hits)`` is the decision
 
 
 def _hit(chunk_id: str, document: str, meta: dict | None) -> Hit:
@@ -84,7 +75,7 @@ def _hit(chunk_id: str, document: str, meta: dict | None) -> Hit:
 
 
 class KnowledgeBase:
-    _instances: dict[tuple, "KnowledgeBase"] = {}
+    _instances: dict[tuple, KnowledgeBase] = {}
     _instances_lock = threading.Lock()
 
     def __init__(self, domain: str, embedder: str, knowledge: KnowledgeSpec, folder: Path,
@@ -95,9 +86,10 @@ class KnowledgeBase:
         self.bm25 = BM25Index(folder / "bm25")
         self.collection_name = collection_name(domain)
         self._bm25_lock = threading.RLock()  # rebuild may run inside ensure_bm25
+        self._stats: RetrievalStats | None = None
 
     @classmethod
-    def for_domain(cls, spec: DomainSpec) -> "KnowledgeBase":
+    def for_domain(cls, spec: DomainSpec) -> KnowledgeBase:
         """The domain's KB; one instance per (workspace folder, Chroma URL) per process, so the
         BM25 index and Chroma client are loaded once."""
         settings = get_settings()
@@ -137,12 +129,75 @@ class KnowledgeBase:
                       key=lambda h: (h.source, h.position))
         return hits[:limit] if limit is not None else hits
 
-    def confidence(self, hits: list[Hit]) -> LowConfidence:
-        return LowConfidence.of(hits, self.knowledge.retrieval.min_confidence)
+    # ---- confidence, embedder coverage, effective weights -----------------------------------
+    def confidence(self, hits: list[Hit]) -> Confidence:
+        """THE "is retrieval confident" decision (see :mod:`knowledge.confidence`); ``hits`` from :meth:`search`."""
+        params = self.knowledge.retrieval
+        if params.min_lexical_confidence is not None:
+            threshold, source = params.min_lexical_confidence, "retrieval.min_lexical_confidence"
+        else:
+            stats = self.stats()
+            calibration = stats.calibration if stats else None
+            threshold = calibration.threshold if calibration else DEFAULT_LEXICAL_THRESHOLD
+            source = "calibrated on this KB" if calibration else "default, KB not calibrated"
+        return decide(hits, threshold, params.min_confidence, source)
+
+    def coverage(self) -> EmbedderCoverage | None:
+        """The embedder's unknown-token rate on this KB (measured when the KB last changed)."""
+        stats = self.stats()
+        return stats.coverage if stats else None
+
+    def dense_weight(self) -> tuple[float, str | None]:
+        """The dense weight search uses, and a note when it differs from retrieval.dense_weight."""
+        params = self.knowledge.retrieval
+        adapt = params.adapt_dense_weight and params.dense_weight > 0 and params.bm25_weight > 0  # BM25 must be on
+        coverage = self.coverage() if adapt else None
+        if coverage is None or not coverage.poor:
+            return params.dense_weight, None
+        weight = params.dense_weight * coverage.dense_factor()
+        return weight, (f"dense weight {params.dense_weight:.2f} -> {weight:.2f}: embedder {self.embedder!r} turns "
+                        f"{coverage.unk_rate:.0%} of the KB's tokens into [UNK] (retrieval.adapt_dense_weight)")
+
+    def retrieval_notes(self) -> list[str]:
+        """Trace lines about how search runs on this KB (e.g. the dense arm lowered for poor coverage)."""
+        note = self.dense_weight()[1]
+        return [note] if note else []
+
+    def stats(self) -> RetrievalStats | None:
+        """Coverage, word frequencies and calibration for the committed chunk set (recomputed when stale)."""
+        wanted = (self.content_hash(), self.embedder)
+        cached = self._stats
+        if cached is not None and cached.tag() == wanted:
+            return cached
+        with self._bm25_lock:
+            stored = retrieval_stats.load(self.folder)
+            if stored is None or stored.tag() != wanted:
+                if self.count() == 0:
+                    return None
+                self.ensure_bm25()  # rebuilding BM25 refreshes the stats too
+                stored = self._stats if self._stats is not None and self._stats.tag() == wanted else None
+                if stored is None:
+                    stored = self._build_stats(self.get_chunks(self._chunk_ids()))
+            self._stats = stored
+        return stored
+
+    def _build_stats(self, hits: list[Hit]) -> RetrievalStats:
+        def top_texts(query: str) -> list[str]:
+            ids = [i for i, _ in self.bm25.search(query, _CALIBRATION_HITS)]
+            return [texts[i] for i in ids if i in texts]
+
+        texts = {h.chunk_id: index_text(h.title, h.heading, h.text) for h in hits}
+        self._stats = retrieval_stats.build(self.folder, self.embedder, self.content_hash(), list(texts.values()),
+                                            top_texts)
+        return self._stats
 
     # ---- search -----------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, where: dict | None = None) -> list[Hit]:
-        """Hybrid search: top ``k`` (default retrieval.top_k) hits, best first."""
+        """Hybrid search: top ``k`` (default retrieval.top_k) hits in fused order, best first.
+
+        Callers keep this order (the answer step must not re-sort by dense score). Each hit carries its
+        lexical score and whether its cosine can be trusted, which is what :meth:`confidence` reads.
+        """
         from knowledge.embedding import embed_query
 
         if not query or not query.strip():
@@ -153,9 +208,12 @@ class KnowledgeBase:
         if total == 0:
             return []
         n = min(total, max(k * _CANDIDATES_PER_HIT, _MIN_CANDIDATES))
-        qvec = embed_query(self.embedder, query)
+        dense_weight, _ = self.dense_weight()
+        use_dense = dense_weight > 0
+        qvec = embed_query(self.embedder, query) if use_dense or params.mmr else None
+        empty: dict[str, list] = {"ids": [], "distances": [], "documents": [], "metadatas": []}
         try:
-            dense = self.vectors.query(qvec, n, where=where, embeddings=params.mmr)
+            dense = self.vectors.query(qvec, n, where=where, embeddings=params.mmr) if use_dense else empty
             allowed = set(self.vectors.ids(where=where)) if where else None
         except KnowledgeError:
             raise
@@ -165,24 +223,35 @@ class KnowledgeBase:
         sparse = self._bm25_search(query, n, allowed)
         fused = weighted_rrf(
             {"dense": dense["ids"], "bm25": [i for i, _ in sparse]},
-            {"dense": params.dense_weight, "bm25": params.bm25_weight}, params.rrf_k,
+            {"dense": dense_weight, "bm25": params.bm25_weight},
+            params.rrf_k,
         )
         if params.score_threshold is not None:
             fused = [(i, s) for i, s in fused if s >= params.score_threshold]
         dense_cos = {i: 1.0 - float(d) for i, d in zip(dense["ids"], dense["distances"])}
         bm25_scores = dict(sparse)
-        if params.mmr and len(fused) > k:
+        if params.mmr and len(fused) > k and qvec is not None:
             fused = self._mmr(qvec, fused, k, params.mmr_lambda)
         fused = fused[:k]
         known = {i: _hit(i, d, m) for i, d, m in zip(dense["ids"], dense["documents"], dense["metadatas"])}
         missing = [i for i, _ in fused if i not in known]
         known.update({h.chunk_id: h for h in self.get_chunks(missing)})
+        stats = self.stats()
+        terms = query_terms(query)
+        coverage = stats.coverage if stats else None
+        trusted = (coverage is None or not coverage.poor) and text_unk_rate(self.embedder, query) <= UNK_OK
         hits = []
         for chunk_id, score in fused:
             if chunk_id in known:
                 hit = known[chunk_id]
                 hit.score, hit.dense_score, hit.bm25_score = score, dense_cos.get(chunk_id), bm25_scores.get(chunk_id)
+                hit.dense_trusted = trusted
                 hits.append(hit)
+        if stats is not None:
+            texts = [index_text(h.title, h.heading, h.text) for h in hits]
+            together = round(coverage_score(terms, texts, stats.lexical), 4)
+            for hit, text in zip(hits, texts):
+                hit.lexical_score, hit.query_coverage = round(lexical_score(terms, text, stats.lexical), 4), together
         return hits
 
     def _mmr(self, qvec: np.ndarray, fused: list[tuple[str, float]], k: int, lam: float) -> list[tuple[str, float]]:
@@ -211,13 +280,17 @@ class KnowledgeBase:
                 return
             self.rebuild_bm25()
 
+    def _chunk_ids(self) -> list[str]:
+        return sorted(i for r in self.records.files().values() for i in r.chunk_ids)
+
     def rebuild_bm25(self) -> None:
-        """Rebuild the BM25 index from the committed chunks (called after every change)."""
+        """Rebuild the BM25 index and the retrieval stats from the committed chunks (after every change)."""
         with self._bm25_lock:
             wanted = self.content_hash()
-            ids = sorted(i for r in self.records.files().values() for i in r.chunk_ids)
-            hits = self.get_chunks(ids)
+            hits = self.get_chunks(self._chunk_ids())
             self.bm25.build([h.chunk_id for h in hits], [index_text(h.title, h.heading, h.text) for h in hits], wanted)
+            if hits:
+                self._build_stats(hits)
 
     # ---- writes -----------------------------------------------------------------------------
     def delete_document(self, source: str) -> int:

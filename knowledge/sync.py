@@ -9,6 +9,7 @@ any step never duplicates a chunk.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,32 @@ def remove_source(kb: KnowledgeBase, source: str) -> int:
         kb.vectors.delete(sorted(ids))
     kb.records.remove_file(source)
     return len(record.chunk_ids) if record else 0
+
+
+def stored_embedders(kb: KnowledgeBase) -> set[str]:
+    """The embedders the stored vectors were made with (from each file's recorded chunk config)."""
+    names = set()
+    for record in kb.records.files().values():
+        try:
+            names.add(str(json.loads(record.config).get("embedder", "")))
+        except ValueError:
+            names.add("")
+    return names
+
+
+def reset_vectors(kb: KnowledgeBase) -> list[str]:
+    """Drop every vector because the embedder changed; returns the sources that must be embedded again.
+
+    Chunk ids do not depend on the embedder, so without this a changed ``embedder:`` would keep the
+    old vectors. Order: mark every file pending → drop the collection → :func:`reconcile` forgets
+    each file (its chunks are gone). A crash after the drop leaves the marks, and the next run's
+    reconcile does the same; the scan then ingests the files as new.
+    """
+    sources = sorted(kb.records.files())
+    if sources:
+        kb.records.mark_pending(sources)
+    kb.vectors.drop()
+    return reconcile(kb)
 
 
 def reconcile(kb: KnowledgeBase) -> list[str]:

@@ -108,5 +108,15 @@ class ChromaStore:
         return {key: (value[0] if value is not None else []) for key, value in result.items()
                 if key in ("ids", "documents", "metadatas", "distances", "embeddings")}
 
+    def drop(self) -> None:
+        """Delete the whole collection (vectors of another embedder: other dimensions, other space)."""
+        if not self.exists():
+            return
+        try:
+            _client(self.folder, self.url).delete_collection(collection_name(self.domain))
+        except (ValueError, KeyError):  # already gone (chromadb's NotFoundError subclasses ValueError)
+            pass
+        self._collection = None
+
     def count(self) -> int:
         return self.collection.count() if self.exists() else 0

@@ -146,3 +146,21 @@ def test_a_file_the_store_rejects_fails_alone_and_its_group_is_kept(make_domain,
     assert kb.records.pending() == []  # nothing half-done left behind
     monkeypatch.setattr(VectorStore, "upsert", original)
     assert IngestJob(spec).run().added == ["doc2.md"]  # the next run picks it up
+
+
+def test_a_changed_embedder_re_embeds_every_chunk(make_domain) -> None:
+    import json
+    import sqlite3
+
+    spec = make_domain("reembed", {k: v for k, v in DOCS.items() if k.endswith(".md")})
+    first = IngestJob(spec).run()
+    kb = KnowledgeBase.for_domain(spec)
+    with sqlite3.connect(kb.records.path) as conn:  # pretend the stored vectors came from another model
+        for source, config in conn.execute("SELECT source, config FROM files").fetchall():
+            conn.execute("UPDATE files SET config = ? WHERE source = ?",
+                         (json.dumps({**json.loads(config), "embedder": "old-embedder"}), source))
+    again = IngestJob(spec).run()
+    assert any("embedder changed (old-embedder -> all-minilm-l6-v2)" in n["note"] for n in again.notes)
+    assert again.chunks_written == first.chunks_total == again.chunks_total == kb.vectors.count()
+    assert kb.search("wake time weekends", k=1)[0].source == "sleep.md"
+    assert IngestJob(spec).run().chunks_written == 0  # and then it is settled
