@@ -31,12 +31,20 @@ def _progress():
 
 
 def _reporter(progress):
+    """Progress callback: a rich bar per stage on a terminal; plain "stage: done/total" lines in logs
+    (rich draws nothing until the end when output is not a terminal)."""
     tasks: dict[str, int] = {}
+    printed: dict[str, int] = {}
+    interactive = progress.console.is_terminal
 
     def on_progress(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
             tasks[stage] = progress.add_task(stage, total=total)
         progress.update(tasks[stage], completed=done, total=total)
+        step = max(1, total // 10)
+        if not interactive and (done == total or done - printed.get(stage, -step) >= step):
+            printed[stage] = done
+            progress.console.print(f"{stage}: {done}/{total}", highlight=False)
 
     return on_progress
 
@@ -65,6 +73,7 @@ def _report_rows(report: dict) -> dict:
 def inspect(domain: Path = DOMAIN, show: int = typer.Option(1, help="Conversations to print per dataset.")) -> None:
     """Read every dataset, list malformed records (file:line) and show token lengths and trained text."""
     from finetune.data.formats import read_dataset
+    from finetune.data.split import split_conversation, window_stats
     from finetune.data.templates import encode_conversation, trained_text
     from vertical.core.loaders import load_tokenizer
     from vertical.core.spec import load_domain
@@ -75,13 +84,23 @@ def inspect(domain: Path = DOMAIN, show: int = typer.Option(1, help="Conversatio
     console = _console()
     from rich.table import Table
 
-    table = Table("dataset", "format", "split", "ok", "malformed", "tokens p50", "tokens max", f"> {spec.data.max_length}")
+    max_length = spec.data.max_length
+    table = Table("dataset", "format", "split", "ok", "malformed", "tokens p50", "tokens max", f"> {max_length}",
+                  "windows", "answers in → trained", "context turns/window mean (min)")
     for ds in spec.data.datasets:
         convs, problems = read_dataset(spec, ds)
-        lengths = sorted(len(encode_conversation(tokenizer, c)) for c in convs if not c.meta.get("text"))
-        over = sum(1 for n in lengths if n > spec.data.max_length)
+        chats = [c for c in convs if not c.meta.get("text")]
+        lengths = sorted(len(encode_conversation(tokenizer, c)) for c in chats)
+        over = sum(1 for n in lengths if n > max_length)
+        per_conv = [split_conversation(tokenizer, c, max_length) for c in chats]
+        stats = window_stats([w for ws in per_conv for w in ws])
+        # context is carried by the windows of split conversations (after their first window): show those
+        carried = window_stats([w for ws in per_conv if len(ws) > 1 for w in ws[1:]])
+        context = f"{carried['context_turns_mean']} ({carried['context_turns_min']})" if carried["windows"] else "-"
+        answers_in = sum(len(c.assistant_turns) for c in chats)
         table.add_row(ds.name, ds.format, ds.split, str(len(convs)), str(len(problems)),
-                      str(lengths[len(lengths) // 2]) if lengths else "-", str(lengths[-1]) if lengths else "-", str(over))
+                      str(lengths[len(lengths) // 2]) if lengths else "-", str(lengths[-1]) if lengths else "-", str(over),
+                      str(stats["windows"]), f"{answers_in} → {stats.get('trained_turns', 0)}", context)
         for p in problems[:10]:
             console.print(f"[yellow]{p}[/]")
         for conv in [c for c in convs if not c.meta.get("text")][:show]:
@@ -149,9 +168,10 @@ def mix(
     force: bool = typer.Option(False, "--force", help="CPT: allow a domain share above data.cpt_max_domain_share."),
     seed: int = typer.Option(42),
     max_length: int = typer.Option(None, help="Tokens per window/block (default data.max_length)."),
+    tiny: bool = typer.Option(False, "--tiny", help="Smoke-test size: self-replay answers for 8 general prompts only."),
 ) -> None:
     """Prepare the final training mix (SFT windows, or CPT blocks) and write report + manifest."""
-    from finetune.data.pipeline import prepare_cpt, prepare_sft
+    from finetune.data.pipeline import TINY_GENERAL_LIMIT, prepare_cpt, prepare_sft
     from vertical.core.loaders import load_tokenizer
     from vertical.core.spec import load_domain
 
@@ -162,9 +182,11 @@ def mix(
         if cpt:
             data = prepare_cpt(spec, tokenizer, block_size=max_length, force=force, seed=seed, on_progress=on_progress)
         else:
-            data = prepare_sft(spec, tokenizer, max_length=max_length, seed=seed, on_progress=on_progress)
+            data = prepare_sft(spec, tokenizer, max_length=max_length, seed=seed, on_progress=on_progress,
+                               general_limit=TINY_GENERAL_LIMIT if tiny else None)
     rows = _report_rows(data.report)
     rows.update({f"mix: {k}": v for k, v in data.report.get("mix", {}).items()})
+    rows.update({f"windows: {k}": v for k, v in (data.report.get("windows") or {}).items()})
     rows.update({k: v for k, v in data.paths.items()})
     _summary("cpt mix" if cpt else "sft mix", rows)
 
@@ -179,7 +201,7 @@ def synth(
     """Synthesise grounded Q/A pairs from the domain's knowledge base (RAFT-style)."""
     from finetune.data.formats import write_dataset
     from finetune.data.report import DataReport
-    from finetune.data.synth import synthesize_for_spec
+    from finetune.data.synth import require_pairs, synthesize_for_spec
     from vertical.core.spec import load_domain
 
     spec = load_domain(domain)
@@ -187,6 +209,9 @@ def synth(
     with _progress() as progress:
         convs = synthesize_for_spec(spec, n_pairs=n or spec.data.synth_pairs or 20, k_distractors=k,
                                     report=report, on_progress=_reporter(progress))
+    if not convs:
+        _summary("synth", _report_rows(report.to_dict()))
+        require_pairs(convs, report)  # says why, exit code 2
     if out:
         write_dataset(convs, out, "openai")
     rows = _report_rows(report.to_dict())

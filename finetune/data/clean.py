@@ -1,54 +1,57 @@
-"""Cleaning: unicode/whitespace normalisation, PII scrubbing, exact and near dedupe, length filters.
+"""Cleaning: normalisation, PII scrubbing, exact and near dedupe, length filters.
 
 Each step returns the kept conversations and records what it dropped in a :class:`DataReport`
-(``dropped[reason]``), so nothing disappears without being counted. Near-dedupe uses datasketch
-MinHash LSH on word 3-gram shingles of the whole conversation (threshold = Jaccard similarity).
+(``dropped[reason]``), so nothing disappears without being counted.
+
+- Normalisation is ``vertical.core.text.normalize`` (full-width letters/digits → ASCII, whitespace),
+  plus dropping invisible control/format characters. Not NFKC: that would rewrite every full-width
+  ，？！：； of Chinese text to ASCII punctuation the model would then learn to write.
+- PII: ``vertical.core.pii.scrub_all`` per conversation; counts per type (``pii: phone`` …).
+- Near-dedupe: datasketch MinHash LSH over ``vertical.core.text.shingles`` of the whole conversation
+  (character 3-grams for CJK text, word 3-grams otherwise). LSH only proposes candidates, at a lower
+  threshold; a candidate is dropped when the exact shingle Jaccard similarity reaches ``threshold``.
+  So the threshold means what it says (a one-word edit of a Chinese answer, Jaccard 0.875, is a
+  near-duplicate at 0.85) instead of depending on MinHash's estimate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from finetune.data.report import DataReport
 from finetune.data.types import Conversation, Turn
+from vertical.core.pii import PII_TYPES, scrub_all
+from vertical.core.text import count_tokens, normalize, shingles
 
-EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-# International or local numbers with 7+ digits, allowing spaces, dots, dashes and one (area) group.
-PHONE_RE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\w)")
-EMAIL_PLACEHOLDER, PHONE_PLACEHOLDER = "[EMAIL]", "[PHONE]"
+# LSH candidates are looked up at this share of the threshold, then verified exactly.
+CANDIDATE_SHARE = 0.7
 
 
 @dataclass
 class CleanOptions:
     dedupe_threshold: float = 0.85
     scrub_pii: bool = False
+    pii_types: tuple[str, ...] = PII_TYPES
     min_tokens: int = 2  # per assistant turn: shorter answers carry no signal
     max_tokens: int | None = None  # whole conversation; None: long ones are split into windows instead
     num_perm: int = 128
 
 
 def normalize_text(text: str) -> str:
-    """NFKC (full-width, ligatures, non-breaking spaces) + tidy whitespace, keeping paragraph breaks."""
-    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    """Shared normalisation (keeps CJK punctuation) without invisible control/format characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf"))
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return normalize(text)
 
 
-def scrub_pii(text: str) -> tuple[str, int]:
-    """Replace e-mail addresses and phone numbers with placeholders; returns (text, replacements)."""
-    text, n_email = EMAIL_RE.subn(EMAIL_PLACEHOLDER, text)
-
-    def _phone(match: re.Match) -> str:
-        return PHONE_PLACEHOLDER if sum(ch.isdigit() for ch in match.group()) >= 7 else match.group()
-
-    new, _ = PHONE_RE.subn(_phone, text)
-    return new, n_email + new.count(PHONE_PLACEHOLDER) - text.count(PHONE_PLACEHOLDER)
+def scrub_pii(text: str, lang: str | None = None) -> tuple[str, int]:
+    """Placeholders for PII in one text; returns (text, replacements). See ``vertical.core.pii``."""
+    (new,), counts = scrub_all([text], lang)
+    return new, sum(counts.values())
 
 
 def _map_turns(conv: Conversation, fn: Callable[[str], str]) -> Conversation:
@@ -61,11 +64,12 @@ def content_key(conv: Conversation) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _shingles(text: str, n: int = 3) -> set[bytes]:
-    words = re.findall(r"\w+", text.casefold())
-    if len(words) < n:
-        return {" ".join(words).encode("utf-8")}
-    return {" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)}
+def conversation_shingles(conv: Conversation) -> set[str]:
+    return shingles("\n".join(t.content for t in conv.turns).casefold())
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def exact_dedupe(convs: list[Conversation], report: DataReport) -> list[Conversation]:
@@ -82,18 +86,21 @@ def exact_dedupe(convs: list[Conversation], report: DataReport) -> list[Conversa
 
 
 def near_dedupe(convs: list[Conversation], report: DataReport, threshold: float, num_perm: int = 128) -> list[Conversation]:
-    """Keep the first of each group whose MinHash Jaccard estimate is above ``threshold``."""
+    """Keep the first of each group whose shingle Jaccard similarity reaches ``threshold``."""
     from datasketch import MinHash, MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    kept = []
+    lsh = MinHashLSH(threshold=max(0.05, threshold * CANDIDATE_SHARE), num_perm=num_perm)
+    kept: list[Conversation] = []
+    kept_shingles: dict[str, set[str]] = {}
     for i, conv in enumerate(convs):
+        grams = conversation_shingles(conv)
         mh = MinHash(num_perm=num_perm, seed=1)
-        mh.update_batch(list(_shingles("\n".join(t.content for t in conv.turns))))
-        if lsh.query(mh):
+        mh.update_batch([g.encode("utf-8") for g in grams])
+        if any(jaccard(grams, kept_shingles[key]) >= threshold for key in lsh.query(mh)):
             report.drop("near duplicate", conv)
             continue
         lsh.insert(str(i), mh)
+        kept_shingles[str(i)] = grams
         kept.append(conv)
     return kept
 
@@ -116,24 +123,25 @@ def length_filter(
 
 
 def clean_conversations(
-    convs: list[Conversation], report: DataReport, opts: CleanOptions, count_tokens: Callable[[str], int] | None = None
+    convs: list[Conversation], report: DataReport, opts: CleanOptions, count_tokens: Callable[[str], int] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None, stage: str = "clean",
 ) -> list[Conversation]:
     """Normalise → (scrub PII) → drop emptied → exact dedupe → near dedupe → length filter."""
-    count_tokens = count_tokens or (lambda s: len(s.split()))
+    count_tokens = count_tokens or _estimated_tokens
+    step = on_progress or (lambda name, done, total: None)
+    step(stage, 0, len(convs))
     out = [_map_turns(c, normalize_text) for c in convs]
     if opts.scrub_pii:
         scrubbed = []
-        for conv in out:
-            total = 0
-
-            def _scrub(text: str) -> str:
-                nonlocal total
-                text, n = scrub_pii(text)
-                total += n
-                return text
-
-            scrubbed.append(_map_turns(conv, _scrub))
-            report.count("pii replaced", total)
+        for i, conv in enumerate(out, 1):
+            if i % 50 == 0:
+                step(f"{stage} (PII)", i, len(out))
+            texts, counts = scrub_all([t.content for t in conv.turns], types=opts.pii_types)
+            turns = [Turn(t.role, text, t.tool_call) for t, text in zip(conv.turns, texts)]
+            scrubbed.append(replace(conv, turns=turns))
+            for kind, n in counts.items():
+                report.count(f"pii: {kind}", n)
+            report.count("pii replaced", sum(counts.values()))
         out = scrubbed
     kept = []
     for conv in out:
@@ -143,8 +151,14 @@ def clean_conversations(
             kept.append(conv)
     kept = exact_dedupe(kept, report)
     kept = near_dedupe(kept, report, opts.dedupe_threshold, opts.num_perm)
-    return length_filter(kept, report, count_tokens, opts)
+    kept = length_filter(kept, report, count_tokens, opts)
+    step(stage, len(convs), len(convs))
+    return kept
+
+
+def _estimated_tokens(text: str) -> int:
+    return count_tokens(text)  # calibrated estimate (CJK ≈ chars) when no tokenizer is given
 
 
 def tokenizer_counter(tokenizer) -> Callable[[str], int]:
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return lambda text: count_tokens(text, tokenizer)

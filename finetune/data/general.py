@@ -59,6 +59,8 @@ def self_replay(
         report.count("self-replay cached", len(convs))
     else:
         convs = []
+        if on_progress:  # the first batch takes a while: show the total before it starts
+            on_progress("self-replay (general answers)", 0, len(prompts))
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
             answers = chat_generate(model_name, [[{"role": "user", "content": p["prompt"]}] for p in batch],
@@ -69,7 +71,7 @@ def self_replay(
                 else:
                     report.drop("self-replay answer empty")
             if on_progress:
-                on_progress("self-replay", min(start + batch_size, len(prompts)), len(prompts))
+                on_progress("self-replay (general answers)", min(start + batch_size, len(prompts)), len(prompts))
         write_dataset(convs, cache, "openai")
         report.count("self-replay generated", len(convs))
     for conv in convs:

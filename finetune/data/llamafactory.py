@@ -75,6 +75,8 @@ def export_llamafactory(spec, out_dir: Path) -> tuple[Path, list[Problem]]:
     info: dict[str, dict] = {}
     problems: list[Problem] = []
     for ds in spec.data.datasets:
+        if ds.ranking:  # already in LLaMA-Factory's ranking format; nothing to convert
+            continue
         convs, probs = read_file(spec.path(ds.file), ds.format, ds.columns, ds.tags, ds.name)
         problems += probs
         file_name = f"{ds.name}.jsonl"

@@ -6,7 +6,7 @@
     added where missing → clean/dedupe → eval split (``split: eval`` datasets, else a held-out
     share by conversation) → dataset weights → windows of at most ``max_length`` tokens
     (default ``data.max_length``) → mixed with general windows at ``data.sft_general_ratio``.
-    ``SFTData.train`` / ``.eval`` are lists of :class:`~finetune.data.split.Window` (``input_ids``,
+    ``SFTData.train`` / ``.eval`` are lists of :class:`~finetune.data.types.Window` (``input_ids``,
     ``labels`` with IGNORE_INDEX outside assistant turns, ``kind``); ``.report`` is the stats dict,
     ``.manifest`` the reproducibility record (files + sha256, settings, output hash), ``.paths``
     where both were written (``<domain_dir>/data/``).
@@ -34,13 +34,16 @@ from finetune.data.formats import read_dataset
 from finetune.data.general import general_texts, load_general
 from finetune.data.mix import apply_weight, mix_cpt, mix_sft
 from finetune.data.report import DataReport
-from finetune.data.split import Window, split_conversation
-from finetune.data.types import Conversation, Turn
+from finetune.data.split import split_conversation, window_stats
+from finetune.data.types import Conversation, Turn, Window
 from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_json
 from vertical.core.settings import get_settings
 
 Progress = Callable[[str, int, int], None]
+# `data mix --tiny`: self-replay answers for this many general prompts (one generation batch: 8 × 160
+# tokens instead of 120 × 160), the same as a tiny build's, so both share the cached answers.
+TINY_GENERAL_LIMIT = 8
 
 
 @dataclass
@@ -93,7 +96,8 @@ def output_hash(*series: list) -> str:
 
 
 def clean_options(spec: Any) -> CleanOptions:
-    return CleanOptions(dedupe_threshold=spec.data.dedupe_threshold, scrub_pii=spec.data.scrub_pii)
+    return CleanOptions(dedupe_threshold=spec.data.dedupe_threshold, scrub_pii=spec.data.scrub_pii,
+                        pii_types=tuple(spec.data.pii_types))
 
 
 def read_domain(spec: Any, report: DataReport) -> list[Conversation]:
@@ -102,6 +106,8 @@ def read_domain(spec: Any, report: DataReport) -> list[Conversation]:
     for ds in spec.data.datasets:
         if ds.format == "text":
             report.warn("text dataset used only for continued pretraining", ds.name)
+            continue
+        if ds.ranking:  # preference pairs train DPO/ORPO/KTO (finetune.data.preferences), not SFT
             continue
         items, problems = read_dataset(spec, ds)
         report.add_problems(problems)
@@ -131,10 +137,16 @@ def hold_out(convs: list[Conversation], fraction: float, seed: int) -> tuple[lis
     return [c for i, c in enumerate(train) if i not in held], [c for i, c in enumerate(train) if i in held]
 
 
-def to_windows(convs: list[Conversation], tokenizer: Any, max_length: int, report: DataReport) -> list[Window]:
+def to_windows(convs: list[Conversation], tokenizer: Any, max_length: int, report: DataReport,
+               on_progress: Progress | None = None, stage: str = "split") -> list[Window]:
+    """Windows of every conversation; counts answers in and trained out (they must match: no lost turns)."""
     windows: list[Window] = []
-    for conv in convs:
+    for i, conv in enumerate(convs, 1):
         windows += split_conversation(tokenizer, conv, max_length, report)
+        if on_progress and (i % 50 == 0 or i == len(convs)):
+            on_progress(stage, i, len(convs))
+    report.count(f"{stage}: assistant turns in", sum(len(c.assistant_turns) for c in convs))
+    report.count(f"{stage}: assistant turns trained", sum(w.trained_turns for w in windows))
     return windows
 
 
@@ -147,17 +159,19 @@ def prepare_sft(
     max_length = max_length or spec.data.max_length
     report = DataReport()
     step = (lambda name, i, n: on_progress(name, i, n)) if on_progress else (lambda *a: None)
-    step("read", 0, 1)
+    step("read", 0, len(spec.data.datasets))
     convs = read_domain(spec, report)
+    step("read", len(spec.data.datasets), len(spec.data.datasets))
     if spec.data.synth_pairs > 0:
         from finetune.data.synth import synthesize_for_spec
 
         synth = synthesize_for_spec(spec, report=report, on_progress=on_progress)
+        if not synth:
+            report.warn(f"synth: 0 of {spec.data.synth_pairs} Q/A pairs (see dropped synth: reasons)", spec.name)
         convs += synth
     convs = [with_system_prompt(c, spec.system_prompt) for c in convs]
-    step("clean", 0, 1)
     counter = tokenizer_counter(tokenizer)
-    convs = clean_conversations(convs, report, clean_options(spec), counter)
+    convs = clean_conversations(convs, report, clean_options(spec), counter, on_progress=on_progress)
     if not convs:
         raise DataFormatError(
             f"domain {spec.name!r} has no usable training conversations",
@@ -169,15 +183,15 @@ def prepare_sft(
     for name in dict.fromkeys(c.meta.get("dataset", "") for c in train_convs):
         group = [c for c in train_convs if c.meta.get("dataset", "") == name]
         weighted += apply_weight(group, float(group[0].meta.get("weight", 1.0)), rng)
-    step("split", 0, 1)
-    domain_windows = to_windows(weighted, tokenizer, max_length, report)
-    eval_windows = to_windows(eval_convs, tokenizer, max_length, report)
+    domain_windows = to_windows(weighted, tokenizer, max_length, report, on_progress, "split train")
+    eval_windows = to_windows(eval_convs, tokenizer, max_length, report, on_progress, "split eval")
     general_report = DataReport()
     general_windows: list[Window] = []
     if general and spec.data.sft_general_ratio > 0:
         general_convs = load_general(spec, general_report, limit=general_limit, on_progress=on_progress)
-        general_convs = clean_conversations(general_convs, general_report, clean_options(spec), counter)
-        general_windows = to_windows(general_convs, tokenizer, max_length, general_report)
+        general_convs = clean_conversations(general_convs, general_report, clean_options(spec), counter,
+                                            on_progress=on_progress, stage="clean general")
+        general_windows = to_windows(general_convs, tokenizer, max_length, general_report, on_progress, "split general")
     train, mix_stats = mix_sft(domain_windows, general_windows, spec.data.sft_general_ratio, seed)
     report.count("conversations kept", len(convs))
     report.count("train conversations", len(train_convs))
@@ -186,7 +200,7 @@ def prepare_sft(
     report.count("eval windows", len(eval_windows))
     report.lengths = {"domain": [len(w) for w in domain_windows], "general": [len(w) for w in general_windows],
                       "eval": [len(w) for w in eval_windows]}
-    report.extra = {"mix": mix_stats, "max_length": max_length,
+    report.extra = {"mix": mix_stats, "max_length": max_length, "windows": window_stats(domain_windows),
                     "general": general_report.to_dict() if general_windows or general_report.problems else None}
     manifest = {
         "kind": "sft", "domain": spec.name, "seed": seed, "max_length": max_length,

@@ -5,9 +5,11 @@ SmolLM2-135M manage that). The answer is built, not free-generated: the chunk se
 supports the question, quoted verbatim with its source number, plus the model's short answer when
 that answer is usable. Each example's user turn holds the oracle chunk and ``k`` distractor chunks
 in shuffled order, so the model learns to pick and cite the right source. ``meta["chunk_id"]``
-keeps the oracle chunk id. Bad generations are dropped and counted by reason: empty question,
+keeps the oracle chunk id. Everything is written in the chunk's language (``synth_prompts``: zh,
+en), and lengths and overlaps use the shared text functions (jieba words for Chinese, token
+counts), never whitespace. Bad generations are dropped and counted by reason: empty question,
 question refers to "the text"/"the passage", question not grounded in the chunk, no quote
-overlapping the oracle chunk.
+overlapping the oracle chunk. When nothing survives, ``require_pairs`` says why.
 """
 
 from __future__ import annotations
@@ -20,17 +22,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from finetune.data.report import DataReport
+from finetune.data.synth_prompts import EN, SynthLanguage, language_of
 from finetune.data.types import Conversation, Turn
+from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_text
 from vertical.core.settings import get_settings
+from vertical.core.text import content_words, count_tokens, words
+from vertical.core.text import sentences as split_sentences
 
 Messages = list[dict[str, str]]
 Generate = Callable[[Sequence[Messages], int], list[str]]
 Progress = Callable[[str, int, int], None]
 
-REFERS_TO_TEXT = re.compile(r"\b(the|this|that|above|given|following)\s+(text|passage|article|excerpt|paragraph|document|section|source|context)\b", re.I)
-STOP = set("what when where which while with would could should about there their these those this that have from into your they them then than does how why who are was were will can the and for you not but".split())
-MIN_CHUNK_WORDS = 25
+MIN_CHUNK_TOKENS = 30  # a chunk shorter than this (≈ 25 English words, ≈ 15 Chinese characters) holds no question
+SENTENCE_WORDS = (5, 60)  # quotable sentences, in words (jieba words for Chinese)
+MAX_SHORT_ANSWER_WORDS = 40
+TOO_SHORT = "synth chunks too short"
 
 
 def _stem(word: str) -> str:
@@ -41,64 +48,50 @@ def _stem(word: str) -> str:
     return word
 
 
-def _words(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[a-z0-9']+", text.lower()) if len(w) > 3 and w not in STOP}
+def _terms(text: str) -> set[str]:
+    """Content words for overlap filters: latin words of 4+ letters (stemmed), Chinese words of 2+ characters."""
+    return {_stem(w) if w.isascii() else w for w in content_words(text) if (len(w) > 3 if w.isascii() else len(w) > 1)}
 
 
 def sentences(text: str) -> list[str]:
     text = re.sub(r"^\s*#+\s*.*$", "", text, flags=re.M)  # headings are not quotable statements
-    parts = re.split(r"(?<=[.!?])\s+|\n{2,}", text)
-    return [p.strip() for p in (" ".join(x.split()) for x in parts) if 5 <= len(p.split()) <= 60]
+    out = [" ".join(s.split()) for s in split_sentences(text)]
+    return [s for s in out if SENTENCE_WORDS[0] <= len(words(s)) <= SENTENCE_WORDS[1]]
 
 
 def supporting_sentence(question: str, chunk_text: str) -> str | None:
     """The chunk sentence sharing most content words with the question (None if none shares any)."""
-    q = _words(question)
-    scored = [(len(q & _words(s)), -i, s) for i, s in enumerate(sentences(chunk_text))]
+    q = _terms(question)
+    scored = [(len(q & _terms(s)), -i, s) for i, s in enumerate(sentences(chunk_text))]
     best = max(scored, default=(0, 0, None))
     return best[2] if best[0] > 0 else None
 
 
-QUESTION_RE = re.compile(r"\b(What|How|Why|When|Which|Who|Where|Can|Could|Is|Are|Does|Do|Should)\b[^?\n]{3,200}\?")
-# Two worked examples: a 135M model copies the pattern instead of asking "what would you like to know?".
-QUESTION_SHOTS = [
-    ("Caffeine stays in the body for many hours, so coffee in the afternoon can make it harder to fall asleep at night.",
-     "Why can afternoon coffee make it harder to fall asleep?"),
-    ("A support group brings together people facing the same problem so they can share experiences and coping ideas.",
-     "What is a support group?"),
-]
-
-
-def clean_question(raw: str) -> str:
+def clean_question(raw: str, lang: SynthLanguage = EN) -> str:
     """The first well-formed question in the model output ("" if there is none)."""
-    match = QUESTION_RE.search(raw.replace("\n", " "))
-    return " ".join(match.group(0).split()) if match else ""
+    return lang.clean_question(raw)
 
 
 def question_prompt(chunk_text: str) -> Messages:
-    ask = "\nWrite one question that this text answers."
-    messages: Messages = []
-    for text, question in QUESTION_SHOTS:
-        messages += [{"role": "user", "content": f"Text: {text}{ask}"}, {"role": "assistant", "content": question}]
-    return messages + [{"role": "user", "content": f"Text: {chunk_text.strip()}{ask}"}]
+    return language_of(chunk_text).question_prompt(chunk_text)
 
 
 def answer_prompt(chunk_text: str, question: str) -> Messages:
-    return [{"role": "user", "content": f"Text: {chunk_text.strip()}\n\nUsing the text, answer in one short sentence: {question}"}]
+    return language_of(chunk_text).answer_prompt(chunk_text, question)
 
 
 def grounded(answer: str, chunk_text: str, share: float = 0.6) -> bool:
     """Most content words of the answer occur in the chunk (a cheap hallucination filter)."""
-    words = _words(answer)
-    return bool(words) and len(words & _words(chunk_text)) / len(words) >= share
+    terms = _terms(answer)
+    return bool(terms) and len(terms & _terms(chunk_text)) / len(terms) >= share
 
 
 def question_problem(question: str, oracle: Any) -> str | None:
     if not question:
         return "empty question"
-    if REFERS_TO_TEXT.search(question):
+    if language_of(oracle.text).refers_to_text.search(question) or EN.refers_to_text.search(question):
         return "refers to the text"
-    if not _words(question) & _words(oracle.text):
+    if not _terms(question) & _terms(oracle.text):
         return "question not grounded in the chunk"
     return None
 
@@ -109,9 +102,10 @@ def build_example(question: str, oracle: Any, distractors: list[Any], short_answ
     problem = question_problem(question, oracle)
     if problem:
         return None, problem
+    lang = language_of(oracle.text)
     short = " ".join(short_answer.split())
-    usable_short = (bool(short) and not REFERS_TO_TEXT.search(short) and len(short.split()) <= 40
-                    and grounded(short, oracle.text))
+    usable_short = (bool(short) and not lang.refers_to_text.search(short) and not EN.refers_to_text.search(short)
+                    and len(words(short)) <= MAX_SHORT_ANSWER_WORDS and grounded(short, oracle.text))
     # The model's (grounded) short answer helps pick the sentence that actually answers the question.
     quote = supporting_sentence(f"{question} {short if usable_short else ''}", oracle.text)
     if quote is None:
@@ -122,14 +116,34 @@ def build_example(question: str, oracle: Any, distractors: list[Any], short_answ
     rng.shuffle(sources)
     number = sources.index(oracle) + 1
     context = "\n\n".join(f"[{i}] {s.text.strip()}" for i, s in enumerate(sources, 1))
-    answer = f'According to [{number}]: "{quote}"'
+    answer = lang.according_to.format(number=number, quote=quote)
     if usable_short and short.lower() not in quote.lower():
         answer = f"{short} {answer}"
     turns = ([Turn("system", system_prompt)] if system_prompt else []) + [
-        Turn("user", f"Sources:\n{context}\n\nQuestion: {question}"), Turn("assistant", answer)]
+        Turn("user", f"{lang.sources_label}\n{context}\n\n{lang.question_label}{question}"), Turn("assistant", answer)]
     meta = {"kind": "synth", "dataset": "kb-synth", "chunk_id": oracle.chunk_id, "source_doc": oracle.source,
-            "distractor_ids": [d.chunk_id for d in distractors], "oracle_position": number}
+            "distractor_ids": [d.chunk_id for d in distractors], "oracle_position": number, "language": lang.code}
     return Conversation(turns, id=f"synth-{oracle.chunk_id}", source=f"kb:{oracle.source}", meta=meta), None
+
+
+def usable_chunks(chunks: list[Any], report: DataReport) -> list[Any]:
+    """Chunks long enough to ask about, measured in tokens (not whitespace words: Chinese has none)."""
+    usable = [c for c in chunks if count_tokens(c.text) >= MIN_CHUNK_TOKENS and sentences(c.text)]
+    report.count(TOO_SHORT, len(chunks) - len(usable))
+    report.count("synth chunks considered", len(chunks))
+    return usable
+
+
+def _generate_by_language(generate: Generate, prompts: list[Messages], langs: list[SynthLanguage],
+                          budget: str) -> list[str]:
+    """One generate call per language in the batch, each with that language's token budget."""
+    out = [""] * len(prompts)
+    for code in dict.fromkeys(lang.code for lang in langs):
+        idx = [i for i, lang in enumerate(langs) if lang.code == code]
+        replies = generate([prompts[i] for i in idx], getattr(langs[idx[0]], budget))
+        for i, reply in zip(idx, replies):
+            out[i] = reply
+    return out
 
 
 def synthesize(chunks: list[Any], generate: Generate, n_pairs: int, k_distractors: int = 2, seed: int = 42,
@@ -138,21 +152,26 @@ def synthesize(chunks: list[Any], generate: Generate, n_pairs: int, k_distractor
     """Up to ``n_pairs`` grounded Q/A conversations from ``chunks`` (objects with chunk_id, text, source)."""
     report = report or DataReport()
     rng = random.Random(seed)
-    usable = [c for c in chunks if len(c.text.split()) >= MIN_CHUNK_WORDS and sentences(c.text)]
-    report.count("synth chunks too short", len(chunks) - len(usable))
+    usable = usable_chunks(chunks, report)
     candidates = rng.sample(usable, min(len(usable), max(n_pairs * 3, n_pairs + 4)))
+    report.count("synth candidates", len(candidates))
     out: list[Conversation] = []
     pos = 0
     while len(out) < n_pairs and pos < len(candidates):
         batch = candidates[pos : pos + min(batch_size, n_pairs - len(out) + 1)]
         pos += len(batch)
-        questions = [clean_question(q) for q in generate([question_prompt(c.text) for c in batch], 40)]
+        langs = [language_of(c.text) for c in batch]
+        raw = _generate_by_language(generate, [lang.question_prompt(c.text) for c, lang in zip(batch, langs)], langs,
+                                    "question_tokens")
+        questions = [lang.clean_question(q) for q, lang in zip(raw, langs)]
         # Ask for short answers only where the question passed its own filters (generation is the slow part).
         asks = [i for i, (c, q) in enumerate(zip(batch, questions)) if question_problem(q, c) is None]
-        replies = generate([answer_prompt(batch[i].text, questions[i]) for i in asks], 40) if asks else []
         answers = [""] * len(batch)
-        for i, reply in zip(asks, replies):
-            answers[i] = reply
+        if asks:
+            prompts = [langs[i].answer_prompt(batch[i].text, questions[i]) for i in asks]
+            replies = _generate_by_language(generate, prompts, [langs[i] for i in asks], "answer_tokens")
+            for i, reply in zip(asks, replies):
+                answers[i] = reply
         for oracle, question, short in zip(batch, questions, answers):
             others = [c for c in usable if c.chunk_id != oracle.chunk_id and c.source != oracle.source] or \
                      [c for c in usable if c.chunk_id != oracle.chunk_id]
@@ -163,10 +182,33 @@ def synthesize(chunks: list[Any], generate: Generate, n_pairs: int, k_distractor
                 report.example(f"synth: {reason}", question[:120] or "(no question in the output)")
             elif len(out) < n_pairs:
                 out.append(conv)
+            else:
+                report.count("synth pairs beyond n (unused)")
         if on_progress:
-            on_progress("synth", len(out), n_pairs)
+            on_progress(f"synth (candidates {pos}/{len(candidates)})", len(out), n_pairs)
     report.count("synth pairs", len(out))
     return out
+
+
+def require_pairs(convs: list[Conversation], report: DataReport) -> list[Conversation]:
+    """DataFormatError (exit code 2) naming the reasons when synthesis produced nothing."""
+    if convs:
+        return convs
+    counts = report.counts
+    reasons = {k.removeprefix("synth: "): v for k, v in report.dropped.items() if k.startswith("synth: ")}
+    why = ", ".join(f"{n} {reason}" for reason, n in reasons.items()) or "no generation passed"
+    if counts.get("synth chunks considered", 0) == 0:
+        raise DataFormatError("0 Q/A pairs synthesised: the knowledge base has no chunks",
+                              hint="ingest the domain's documents first (vertical kb ingest <domain>)")
+    if counts.get("synth candidates", 0) == 0:
+        raise DataFormatError(
+            f"0 Q/A pairs synthesised: all {counts.get(TOO_SHORT, 0)} chunks are shorter than "
+            f"{MIN_CHUNK_TOKENS} tokens",
+            hint="raise knowledge.chunk_size, or add longer documents")
+    raise DataFormatError(
+        f"0 Q/A pairs synthesised from {counts['synth candidates']} candidate chunks ({why})",
+        hint="use a stronger generator (serving.engine: openai with an OpenAI-compatible endpoint), or more --n "
+             "to try more chunks; the report lists the rejected questions")
 
 
 def generator_for(spec: Any) -> tuple[str, Generate]:
@@ -197,7 +239,8 @@ def synthesize_for_spec(spec: Any, n_pairs: int | None = None, k_distractors: in
         return convs
     convs = synthesize(kb.all_chunks(), generate, n_pairs, k_distractors, seed, report,
                        spec.system_prompt.strip(), on_progress=on_progress)
-    atomic_write_text(cache, "".join(json.dumps(_to_json(c), ensure_ascii=False) + "\n" for c in convs))
+    if convs:  # an empty result is not cached: a retry with another model or more chunks should run again
+        atomic_write_text(cache, "".join(json.dumps(_to_json(c), ensure_ascii=False) + "\n" for c in convs))
     return convs
 
 

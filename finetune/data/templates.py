@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from finetune.data.types import Conversation
+from finetune.data.types import IGNORE_INDEX, Conversation
 from vertical.core.errors import DataFormatError
 
-IGNORE_INDEX = -100
+__all__ = ["IGNORE_INDEX", "Encoded", "TurnSpan", "encode_conversation", "trained_text"]
 
 
 @dataclass
@@ -45,9 +45,50 @@ def _render(tokenizer: Any, messages: list[dict[str, str]], add_generation_promp
     return list(ids)
 
 
+def _render_text(tokenizer: Any, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
+    if not messages:
+        return ""
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+def _encode_by_text(tokenizer: Any, messages: list[dict[str, str]]) -> Encoded | None:
+    """The same result from rendered text: each turn's text difference is tokenised once (linear, not
+    quadratic, in the number of turns). None when the template is not prefix-stable as text, or when
+    tokenising the pieces differs from tokenising the whole (then the exact path decides)."""
+    pieces: list[tuple[str, str, bool]] = []  # (role, text, trained) in order; headers are untrained pieces
+    done = ""
+    for i, msg in enumerate(messages):
+        trained = msg["role"] == "assistant"
+        prefix = _render_text(tokenizer, messages[:i], add_generation_prompt=trained) if i or trained else ""
+        full = _render_text(tokenizer, messages[: i + 1], add_generation_prompt=False)
+        if not (full.startswith(done) and prefix.startswith(done) and full.startswith(prefix)):
+            return None
+        header = prefix[len(done) :] if trained else ""
+        pieces.append((msg["role"], header, False))
+        pieces.append((msg["role"], full[len(done) + len(header) :], trained))
+        done = full
+    input_ids: list[int] = []
+    labels: list[int] = []
+    spans: list[TurnSpan] = []
+    for k in range(0, len(pieces), 2):
+        (role, header, _), (_, body, trained) = pieces[k], pieces[k + 1]
+        start = len(input_ids)
+        header_ids = tokenizer(header, add_special_tokens=False)["input_ids"] if header else []
+        body_ids = tokenizer(body, add_special_tokens=False)["input_ids"] if body else []
+        input_ids += header_ids + body_ids
+        labels += [IGNORE_INDEX] * len(header_ids) + (body_ids if trained else [IGNORE_INDEX] * len(body_ids))
+        spans.append(TurnSpan(role, start, len(input_ids), trained))
+    if input_ids != list(tokenizer(done, add_special_tokens=False)["input_ids"]):
+        return None
+    return Encoded(input_ids, labels, spans)
+
+
 def encode_conversation(tokenizer: Any, conversation: Conversation) -> Encoded:
     """Token ids + labels (IGNORE_INDEX outside assistant turns) + per-turn spans."""
     messages = conversation.messages()
+    fast = _encode_by_text(tokenizer, messages)
+    if fast is not None:
+        return fast
     input_ids: list[int] = []
     labels: list[int] = []
     spans: list[TurnSpan] = []

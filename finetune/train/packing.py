@@ -9,21 +9,13 @@ no window is trained to predict the next one's first token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+from finetune.data.types import IGNORE_INDEX, Window
 from vertical.core.errors import TrainingError
 
-IGNORE_INDEX = -100
-
-
-@dataclass
-class Window:
-    input_ids: list[int]
-    labels: list[int]
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
+__all__ = ["IGNORE_INDEX", "PackedCollator", "Window", "as_windows", "pack_windows", "unpacked_rows"]
 
 
 def as_windows(items: Sequence[Any]) -> list[Window]:
@@ -36,7 +28,7 @@ def as_windows(items: Sequence[Any]) -> list[Window]:
             raise TrainingError(f"a window has {len(ids)} input ids but {len(labels)} labels",
                                 hint="encode conversations with finetune.data.templates.encode_conversation")
         if any(lab != IGNORE_INDEX for lab in labels):
-            out.append(Window(list(ids), list(labels)))
+            out.append(item if isinstance(item, Window) else Window(list(ids), list(labels)))
     return out
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune.train.packing import Window
+from finetune.data.types import Window
 
 
 @dataclass

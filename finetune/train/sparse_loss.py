@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-IGNORE_INDEX = -100
+from finetune.data.types import IGNORE_INDEX
+
 _HEAD_EXTRAS = ("final_logit_softcapping", "logit_scale", "output_multiplier_scale", "logits_scaling")
 
 

@@ -17,14 +17,52 @@ def _conv(user: str, answer: str, cid: str) -> Conversation:
     return Conversation([Turn("user", user), Turn("assistant", answer)], id=cid, source=f"f.jsonl:{cid}")
 
 
-def test_normalize_nfkc_and_whitespace() -> None:
-    assert normalize_text("Ｆｕｌｌ\u00a0width  ﬁne\t text \r\n\n\n\nnext\u200b line  ") == "Full width fine text\n\nnext line"
+def test_normalize_keeps_chinese_punctuation_and_fixes_width_and_whitespace() -> None:
+    assert normalize_text("Ｆｕｌｌ\u00a0width  text \r\n\n\n\nnext\u200b line  ") == "Full width text\n\nnext line"
+    zh = "我最近睡不好，怎么办？试试：放松；呼吸！"
+    assert normalize_text(zh) == zh  # full-width ，？：；！ stay as the text wrote them
+    assert normalize_text("我每天睡５小时\u3000\u3000还是很累。") == "我每天睡5小时 还是很累。"
 
 
 def test_pii_becomes_placeholders() -> None:
-    text, n = scrub_pii("Mail jane.doe@example.org or call +44 20 7946 0958 or (555) 123-4567; I slept 8 hours in 2023.")
+    text, n = scrub_pii("Mail jane.doe@example.org or call +44 20 7946 0958 or (415) 555-2671; "
+                        "I slept 8 hours in 2023.")
     assert text == "Mail [EMAIL] or call [PHONE] or [PHONE]; I slept 8 hours in 2023."
     assert n == 3
+
+
+def test_pii_counted_per_type_in_the_report() -> None:
+    conv = Conversation([Turn("user", "我叫张伟，手机13812345678，邮箱zhang.wei@example.com，可以联系我。"),
+                         Turn("assistant", "谢谢你告诉我。这些个人信息不需要发在这里，你可以先说说最近的感受。"),
+                         Turn("user", "我闺蜜小雨陪了我两个晚上，小雨说我应该去医院看看。"),
+                         Turn("assistant", "有小雨陪着你真好。如果需要，可以拨打12356心理援助热线。")], id="zh-pii")
+    report = DataReport()
+    kept = clean_conversations([conv], report, CleanOptions(scrub_pii=True))
+    turns = [t.content for t in kept[0].turns]
+    assert turns[0] == "我叫[NAME]，手机[PHONE]，邮箱[EMAIL]，可以联系我。"
+    assert turns[2] == "我闺蜜[NAME]陪了我两个晚上，[NAME]说我应该去医院看看。"
+    assert turns[3] == "有[NAME]陪着你真好。如果需要，可以拨打12356心理援助热线。"  # the hotline is not PII
+    assert turns[1] == conv.turns[1].content  # 谢谢 is not a name although jieba tags it nr
+    assert {k: v for k, v in report.counts.items() if k.startswith("pii")} == \
+        {"pii: name": 4, "pii: phone": 1, "pii: email": 1, "pii replaced": 6}
+
+
+ZH_ANSWER = ("失眠的时候不要一直躺在床上看手机。如果二十分钟还睡不着，可以起床到另一个房间，在暗一点的灯光下看几页书，"
+             "等有了困意再回到床上。每天尽量在同一时间起床，周末也不要睡到中午。")
+
+
+def test_chinese_one_word_edit_is_a_near_duplicate_at_the_default_threshold() -> None:
+    from finetune.data.clean import conversation_shingles, jaccard
+
+    original = _conv("晚上总是睡不着怎么办？", ZH_ANSWER, "zh-1")
+    edited = _conv("晚上总是睡不着怎么办？", ZH_ANSWER.replace("看几页书", "听听音乐"), "zh-2")  # one phrase changed
+    other = _conv("考试前特别紧张怎么办？", "紧张是身体在为挑战做准备。可以把复习计划拆成小块，每完成一块就休息五分钟，"
+                  "考前一晚早点睡，进考场前做几次缓慢的深呼吸。", "zh-3")
+    similarity = jaccard(conversation_shingles(original), conversation_shingles(edited))
+    assert 0.85 <= similarity < 0.95
+    report = DataReport()
+    kept = clean_conversations([original, edited, other], report, CleanOptions())  # default threshold 0.85
+    assert [c.id for c in kept] == ["zh-1", "zh-3"] and report.dropped["near duplicate"] == 1
 
 
 def test_dedupe_removes_planted_near_duplicates_and_keeps_distinct() -> None:

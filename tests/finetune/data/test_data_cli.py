@@ -30,14 +30,17 @@ def test_data_commands(make_domain, fixtures_dir: Path, tmp_path: Path, tokenize
     result = runner.invoke(app, ["data", "inspect", str(spec.root)])
     assert result.exit_code == 0, result.output
     assert "talks.jsonl:2: bad JSON" in result.output and "talks.jsonl:7: no assistant answer" in result.output
+    assert "answers in → trained" in result.output and "context turns/window" in result.output
 
     result = runner.invoke(app, ["data", "convert", str(spec.root), "--to", "llamafactory", "--out", str(tmp_path / "lf")])
     assert result.exit_code == 0, result.output
     assert set(json.loads((tmp_path / "lf" / "dataset_info.json").read_text())) == {"talks", "faq"}
 
-    result = runner.invoke(app, ["data", "mix", str(spec.root)])
+    result = runner.invoke(app, ["data", "mix", str(spec.root), "--tiny"])
     assert result.exit_code == 0, result.output
     assert "train windows" in result.output and "mix: ratio" in result.output
+    assert "split train: " in result.output and "clean: " in result.output  # counts in logs, not only on a terminal
+    assert "windows: context_turns_mean" in result.output
     assert (get_settings().domain_dir("testdomain") / "data" / "sft_manifest.json").is_file()
 
     result = runner.invoke(app, ["data", "clean", str(spec.root), "--out", str(tmp_path / "clean")])
