@@ -2,6 +2,7 @@
 and the REST API's overhead over calling the engine directly.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/serve.py --requests 16 --max-tokens 32
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/serve.py --vllm     # vs vLLM's own server (bench/serve_vllm.py)
 """
 
 from __future__ import annotations
@@ -50,13 +51,23 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=16)
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--vllm", action="store_true", help="our API on the vLLM engine vs vLLM's own server (issue 12)")
+    ap.add_argument("--rounds", type=int, default=3, help="--vllm: interleaved rounds; medians are reported")
     args = ap.parse_args()
+    if args.vllm:
+        from serve_vllm import compare
+
+        results = compare(args.requests, args.max_tokens, args.rounds)
+        print(json.dumps(results, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return
 
     import httpx
 
     from serving.api import create_app
     from serving.api.config import ServeSettings
-    from serving.chain import build_messages
+    from serving.answer import build_messages
     from serving.domains import load_runtime
     from serving.engines.base import GenerationParams
     from serving.engines.transformers_engine import TransformersEngine

@@ -6,23 +6,21 @@ Layers above serving (the strategy layer's plan/build/eval routes) plug their ro
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from serving.api.config import ServeSettings
 
-ROUTER_MODULES = ("routes_ops", "routes_openai", "routes_domains", "routes_kb")
+ROUTER_MODULES = ("routes_ops", "routes_openai", "routes_domains", "routes_kb", "routes_feedback")
 PLUGIN_GROUP = "vertical.api_routers"
 
 
 def build_runtimes(domains: list[Path], settings: ServeSettings) -> dict:
     """One runtime per domain folder; domains with the same engine, model and adapters share an engine."""
+    from serving.domains import adapter_for, load_runtime
+    from serving.engines import make_engine
     from vertical.core.errors import SpecError
     from vertical.core.manifest import try_load_manifest
     from vertical.core.spec import load_domain
-
-    from serving.domains import adapter_for, load_runtime
-    from serving.engines import make_engine
 
     specs = [load_domain(d) for d in domains]
     names = [s.name for s in specs]
@@ -55,9 +53,10 @@ def create_app(domains: list[Path], settings: ServeSettings | None = None, runti
     from contextlib import asynccontextmanager
     from importlib.metadata import entry_points
 
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
 
     from serving.api.errors import BodySizeLimit, install_error_handlers
+    from serving.api.metrics import RecordMetrics
     from serving.api.state import AppState
 
     settings = settings or ServeSettings()
@@ -77,15 +76,6 @@ def create_app(domains: list[Path], settings: ServeSettings | None = None, runti
     for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name):
         app.include_router(plugin.load())
 
-    @app.middleware("http")
-    async def _record(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        label = getattr(route, "path", "unmatched")
-        state.metrics.requests.labels(label, str(response.status_code)).inc()
-        state.metrics.latency.labels(label).observe(time.perf_counter() - started)
-        return response
-
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RecordMetrics, metrics=state.metrics)  # outermost: 413s are counted too
     return app

@@ -1,4 +1,4 @@
-"""Server settings (``VERTICAL_*`` env): API keys, body size, queue bound, per-request timeout."""
+"""Server settings (``VERTICAL_*`` env): API keys, body and request size, queue bound, per-request timeout."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ class ServeSettings(BaseSettings):
     api_keys: str = Field("", description="key=domain1,domain2;key2=* (VERTICAL_API_KEYS)")
     api_keys_file: Path | None = Field(None, description="JSON {key: [domains] | '*'} (VERTICAL_API_KEYS_FILE)")
     max_body_bytes: int = Field(10 * 1024 * 1024, description="Larger request bodies get 413.")
+    max_request_chars: int = Field(200_000, ge=1, description="Total message characters per request; more: 413.")
+    max_n: int = Field(8, ge=1, description="Most choices (n) one request may ask for.")
+    disconnect_poll_s: float = Field(0.25, gt=0, description="How often a waiting request checks its client.")
     queue_limit: int = Field(32, ge=1, description="Generations in flight or queued before 429.")
     request_timeout_s: float = Field(120.0, gt=0, description="Generation time limit per request (504).")
     max_batch: int = Field(8, ge=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -16,3 +18,28 @@ class Metrics:
                               registry=self.registry)
         self.rejected = Counter("vertical_rejected_total", "Requests rejected by limits", ["reason"],
                                 registry=self.registry)
+
+
+class RecordMetrics:
+    """ASGI middleware: request count and latency per route. Plain ASGI (not BaseHTTPMiddleware), so a
+    handler still sees its client's disconnect and streams pass through untouched."""
+
+    def __init__(self, app, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), [500]
+
+        async def record_status(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")  # set by the router on the shared scope
+            self.metrics.requests.labels(route, str(status[0])).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from vertical.core.manifest import load_manifest
-
+from serving.answer import AnswerRequest, answer
 from serving.api.deps import app_state, domain_runtime
+from serving.api.messages import check_size
 from serving.api.schemas import DomainChatRequest
-from serving.chain import run_chain
+from vertical.core.manifest import load_manifest
 
 router = APIRouter(prefix="/v1/domains", tags=["domains"])
 
@@ -30,13 +30,14 @@ async def domain_chat(domain: str, body: DomainChatRequest, request: Request) ->
     state = app_state(request)
     runtime = domain_runtime(request, domain)
     history = [m.model_dump() for m in body.history if m.role != "system"]
+    system = [m.content for m in body.history if m.role == "system" and m.content.strip()]
+    check_size([body.question, *(m.content for m in body.history)], state.settings.max_request_chars)
+    req = AnswerRequest.ask(body.question, history, max_new_tokens=body.max_tokens, temperature=body.temperature,
+                            k=body.k, use_adapter=body.adapter, client_system=system)
     async with state.admit():
-        answer = await state.run_blocking(
-            run_chain, runtime, body.question, history, body.adapter,
-            max_new_tokens=body.max_tokens, temperature=body.temperature, k=body.k,
-        )
-    state.metrics.tokens.labels(runtime.name).inc(answer.usage.get("completion_tokens", 0))
-    return answer.to_dict()
+        result = await state.run_blocking(answer, runtime, req, client=request)
+    state.metrics.tokens.labels(runtime.name).inc(result.usage.get("completion_tokens", 0))
+    return result.to_dict()
 
 
 @router.get("/{domain}/manifest")

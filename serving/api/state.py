@@ -6,19 +6,27 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vertical.core.errors import DomainNotFoundError, GenerationTimeoutError, JobNotFoundError, ServerBusyError, VerticalError
+from starlette.requests import Request
 
 from serving.api.config import ServeSettings
 from serving.api.metrics import Metrics
 from serving.domains import DomainRuntime
 from serving.engines.base import cancel_scope
+from vertical.core.errors import (
+    DomainNotFoundError,
+    GenerationCancelledError,
+    GenerationTimeoutError,
+    JobNotFoundError,
+    ServerBusyError,
+    VerticalError,
+)
 
 T = TypeVar("T")
 RETRY_AFTER_S = 1
@@ -79,11 +87,12 @@ class AppState:
                 self._inflight -= 1
                 self.metrics.queue_depth.set(self._inflight)
 
-    async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run_blocking(self, fn: Callable[..., T], *args: Any, client: Request | None = None, **kwargs: Any) -> T:
         """Run a blocking call in the chain pool under the per-request timeout (504).
 
-        The call runs in a cancel scope: on timeout, or when the request task is cancelled (client
-        gone), the engines stop its generations instead of finishing work nobody will read."""
+        The call runs in a cancel scope: on timeout, when the request task is cancelled, or when
+        ``client`` (the HTTP request) disconnects, the engines stop its generations instead of finishing
+        work nobody will read, and the caller's queue slot is released at once (499)."""
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
 
@@ -91,17 +100,32 @@ class AppState:
             with cancel_scope(cancel):
                 return fn(*args, **kwargs)
 
-        future: Awaitable[T] = loop.run_in_executor(self.pool, call)
+        future: asyncio.Future[T] = loop.run_in_executor(self.pool, call)  # type: ignore[assignment]
+        watch = asyncio.ensure_future(self._until_disconnected(client)) if client is not None else None
         try:
-            return await asyncio.wait_for(future, self.settings.request_timeout_s)
-        except asyncio.TimeoutError as exc:
-            cancel.set()
-            self.metrics.rejected.labels("timeout").inc()
-            raise GenerationTimeoutError(f"generation took longer than {self.settings.request_timeout_s:.0f}s",
-                                         hint="lower max_tokens or retry later") from exc
+            done, _ = await asyncio.wait({future, watch} - {None}, timeout=self.settings.request_timeout_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             cancel.set()
             raise
+        finally:
+            if watch is not None:
+                watch.cancel()
+        if future in done:
+            return future.result()
+        cancel.set()
+        future.add_done_callback(lambda f: f.exception())  # its GenerationCancelledError is expected
+        if watch is not None and watch in done:
+            self.metrics.rejected.labels("client_gone").inc()
+            raise GenerationCancelledError("the client disconnected; its generation was stopped",
+                                           hint="keep the connection open until the answer arrives")
+        self.metrics.rejected.labels("timeout").inc()
+        raise GenerationTimeoutError(f"generation took longer than {self.settings.request_timeout_s:.0f}s",
+                                     hint="lower max_tokens or retry later")
+
+    async def _until_disconnected(self, client: Request) -> None:
+        while not await client.is_disconnected():
+            await asyncio.sleep(self.settings.disconnect_poll_s)
 
     # ---- ingestion jobs ---------------------------------------------------------------------
     def start_ingest(self, runtime: DomainRuntime, paths: list[Path]) -> JobRecord:
