@@ -30,6 +30,12 @@ def serve(
     if host not in LOOPBACK and not settings.keys():
         raise ServingError(f"refusing to serve on {host} without API keys",
                            hint="set VERTICAL_API_KEYS='key=domain' (or '*' for all domains), or use 127.0.0.1")
+    if host not in LOOPBACK:  # a public crisis reply must carry real phone numbers, never {{…}}
+        from vertical.core.safety import require_filled_placeholders
+        from vertical.core.spec import load_domain
+
+        for folder in domains:
+            require_filled_placeholders(load_domain(folder))
     app = create_app(domains, settings)
     console = Console()
     for name, rt in app.state.vertical.runtimes.items():

@@ -10,7 +10,6 @@ budget, so a long example never pushes the question or the retrieved context out
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from vertical.core.spec import DomainSpec
 
@@ -47,7 +46,10 @@ def example_pool(spec: DomainSpec, size: int = POOL_SIZE) -> list[Example]:
 
 
 def _rough_tokens(text: str) -> int:
-    return int(len(text.split()) * 1.3) + 1
+    """Language-aware estimate (CJK ≈ one token per character); callers with a tokenizer pass an exact count."""
+    from vertical.core.text import count_tokens
+
+    return count_tokens(text)
 
 
 def select_few_shot(
@@ -87,17 +89,3 @@ def few_shot_messages(examples: Sequence[Example]) -> list[dict[str, str]]:
     for e in examples:
         messages += [{"role": "user", "content": e["question"]}, {"role": "assistant", "content": e["answer"]}]
     return messages
-
-
-def prompt_messages(
-    system_prompt: str,
-    question: str,
-    examples: Sequence[Example] = (),
-    context: Sequence[Any] = (),
-) -> list[dict[str, str]]:
-    """System prompt, few-shot turns, then the question (with numbered sources when given)."""
-    user = question
-    if context:
-        sources = "\n\n".join(f"[{i}] {getattr(c, 'text', None) or c['text']}" for i, c in enumerate(context, 1))
-        user = f"Sources:\n{sources}\n\nQuestion: {question}"
-    return [{"role": "system", "content": system_prompt}, *few_shot_messages(examples), {"role": "user", "content": user}]

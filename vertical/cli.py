@@ -67,13 +67,13 @@ def models_list() -> None:
 
 
 @app.command()
-def doctor() -> None:
-    """Check python, torch, GPU, models and disk."""
+def doctor(domain: Path = typer.Argument(None, help="Also check this domain (safety placeholders, classifier).")) -> None:
+    """Check python, torch, GPU, models and disk (and a domain's deployment settings)."""
     from vertical.strategy.doctor import run_checks
 
     table = Table("check", "status", "detail")
     ok = True
-    for check in run_checks():
+    for check in run_checks(domain):
         ok &= check.ok or not check.required
         mark = "[green]ok[/]" if check.ok else ("[red]FAIL[/]" if check.required else "[yellow]warn[/]")
         table.add_row(check.name, mark, check.detail)
@@ -102,11 +102,12 @@ def ask(
     domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
     question: str = typer.Argument(..., help="The question to answer."),
     k: int = typer.Option(None, "--k", help="Chunks to retrieve (default: the domain's top_k)."),
+    base: bool = typer.Option(False, "--base", help="Answer from the base model (no build needed, no adapter)."),
 ) -> None:
     """Answer one question with the domain's assistant and print the sources."""
     from serving.quick_answer import answer_question
 
-    result = answer_question(domain, question, k=k)
+    result = answer_question(domain, question, k=k, base=base)
     console.print(result.answer)
     if result.sources:
         console.print("\n[bold]Sources[/]")

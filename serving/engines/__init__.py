@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from serving.domains import DomainRuntime
 
-__all__ = ["Completion", "Engine", "GenerationParams", "Messages", "make_engine", "default_runtime"]
+__all__ = ["Completion", "Engine", "GenerationParams", "Messages", "make_engine", "shared_engine", "default_runtime"]
 ENGINES = ("transformers", "vllm", "openai")
 _lock = threading.Lock()
 _engines: dict[tuple, Engine] = {}
@@ -48,6 +48,15 @@ def make_engine(kind: str, spec: "DomainSpec", adapters: dict[str, str] | None =
     raise ServingError(f"unknown engine {kind!r}", hint=f"use one of {', '.join(ENGINES)}")
 
 
+def shared_engine(spec: "DomainSpec", adapters: dict[str, str] | None = None) -> Engine:
+    """The process-wide engine for (spec's engine kind, base model, adapters): one cache for every caller."""
+    key = (spec.serving.engine, spec.base_model, tuple(sorted((adapters or {}).items())))
+    with _lock:
+        if key not in _engines:
+            _engines[key] = make_engine(spec.serving.engine, spec, dict(adapters or {}))
+        return _engines[key]
+
+
 def default_runtime(folder: Path) -> "DomainRuntime":
     """A cached runtime for a domain folder on the engine its spec names (used by `vertical ask`)."""
     from vertical.core.manifest import try_load_manifest
@@ -62,8 +71,8 @@ def default_runtime(folder: Path) -> "DomainRuntime":
         spec = load_domain(folder)
         adapter = adapter_for(spec, try_load_manifest(spec.name))
         adapters = dict([adapter]) if adapter else {}
-        ekey = (spec.serving.engine, spec.base_model, tuple(sorted(adapters.items())))
-        if ekey not in _engines:
-            _engines[ekey] = make_engine(spec.serving.engine, spec, adapters)
-        runtime = _runtimes[key] = load_runtime(folder, _engines[ekey], adapter[0] if adapter else None)
-        return runtime
+    engine = shared_engine(spec, adapters)  # outside _lock: shared_engine takes it itself
+    with _lock:
+        if key not in _runtimes:
+            _runtimes[key] = load_runtime(folder, engine, adapter[0] if adapter else None)
+        return _runtimes[key]

@@ -7,13 +7,22 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel
 from vertical.core.errors import EngineUnavailableError, GenerationCancelledError
 
-from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel
+# Passed through to the server (which applies them) and returned in full by Completion; tools and
+# logprobs are not: Completion carries text only, so the API refuses them rather than drop the result.
+PASSED_THROUGH = frozenset({"stop", "seed", "top_p", "presence_penalty", "frequency_penalty", "response_format"})
+
+
+def _finish(reason: str | None) -> str:
+    """OpenAI finish reasons → ours: "length" when the token limit ended it, "stop" otherwise."""
+    return "length" if reason == "length" else "stop"
 
 
 class OpenAIEngine(Engine):
     kind = "openai"
+    capabilities = PASSED_THROUGH
 
     def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY",
                  adapters: dict[str, str] | None = None, timeout: float = 120.0) -> None:
@@ -42,11 +51,18 @@ class OpenAIEngine(Engine):
         from openai import OpenAIError
 
         extra = {"repetition_penalty": params.repetition_penalty} if params.repetition_penalty != 1.0 else None
-        usage = {"stream_options": {"include_usage": True}} if stream else {}
+        options: dict[str, Any] = {"stream_options": {"include_usage": True}} if stream else {}
+        if params.top_p is not None:
+            options["top_p"] = params.top_p
+        if params.seed is not None:
+            options["seed"] = params.seed
+        if params.stop:
+            options["stop"] = list(params.stop)
+        options.update(dict(params.extra))
         try:
             return self.client.chat.completions.create(
                 model=self._model_for(params), messages=messages, max_tokens=params.max_new_tokens,
-                temperature=params.temperature, stream=stream, extra_body=extra, **usage,
+                temperature=params.temperature, stream=stream, extra_body=extra, **options,
             )
         except OpenAIError as exc:
             raise EngineUnavailableError(
@@ -66,7 +82,7 @@ class OpenAIEngine(Engine):
             (choice.message.content or "").strip(),
             usage.prompt_tokens if usage else 0,
             usage.completion_tokens if usage else 0,
-            choice.finish_reason or "stop",
+            _finish(choice.finish_reason),
         )
 
     def _generate_cancellable(self, messages: Messages, params: GenerationParams,
@@ -78,7 +94,7 @@ class OpenAIEngine(Engine):
                 usage = chunk.usage
             if chunk.choices:
                 parts.append(chunk.choices[0].delta.content or "")
-                finish = chunk.choices[0].finish_reason or finish
+                finish = _finish(chunk.choices[0].finish_reason) if chunk.choices[0].finish_reason else finish
         return Completion("".join(parts).strip(), usage.prompt_tokens if usage else 0,
                           usage.completion_tokens if usage else 0, finish)
 
@@ -98,9 +114,24 @@ class OpenAIEngine(Engine):
                                          hint="check that the server is running") from exc
 
     def stream(self, messages: Messages, params: GenerationParams | None = None) -> Iterator[str]:
+        for item in self.stream_completion(messages, params):
+            if isinstance(item, str):
+                yield item
+
+    def stream_completion(self, messages: Messages,
+                          params: GenerationParams | None = None) -> Iterator[str | Completion]:
+        parts: list[str] = []
+        usage, finish = None, "stop"
         for chunk in self._chunks(messages, params or GenerationParams(), current_cancel()):
-            if chunk.choices and chunk.choices[0].delta.content:
-                yield chunk.choices[0].delta.content
+            if chunk.usage:
+                usage = chunk.usage
+            if chunk.choices:
+                finish = _finish(chunk.choices[0].finish_reason) if chunk.choices[0].finish_reason else finish
+                if chunk.choices[0].delta.content:
+                    parts.append(chunk.choices[0].delta.content)
+                    yield parts[-1]
+        yield Completion("".join(parts).strip(), usage.prompt_tokens if usage else 0,
+                         usage.completion_tokens if usage else 0, finish)
 
     def close(self) -> None:
         self.client.close()

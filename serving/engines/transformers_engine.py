@@ -9,6 +9,12 @@ a small batch and a long wait for the rest. Then it runs one left-padded ``gener
 Each row stops at its own ``max_new_tokens`` or when its request is cancelled (a per-row stopping
 criterion) and streams its own tokens through a batch-aware streamer, so one slow request never
 holds the others' output back and an abandoned one stops costing compute.
+
+Stop sequences are checked per row on the decoded text: the row ends at the first stop string, which
+is cut from its output, and a streamed row holds back a tail that could still become a stop string.
+``top_p`` applies when sampling (temperature > 0). A seeded sampling request runs in a batch of its
+own, with the global torch seed set just before it: the sampled tokens of a row depend on the RNG
+draws of the whole batch, so only a batch of one is reproducible (unseeded requests still batch).
 """
 
 from __future__ import annotations
@@ -24,9 +30,17 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from serving.engines.base import (
+    Completion,
+    Engine,
+    GenerationParams,
+    Messages,
+    current_cancel,
+    first_stop,
+    held_back,
+    post_to_loop,
+)
 from vertical.core.errors import EngineUnavailableError, GenerationCancelledError
-
-from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel
 
 DeltaCallback = Callable[[str], None]
 
@@ -47,7 +61,10 @@ class _Request:
     @property
     def batch_key(self) -> tuple:
         p = self.params
-        return (p.adapter, round(p.temperature, 4), round(p.repetition_penalty, 4))
+        sampling = p.temperature > 0
+        alone = id(self) if sampling and p.seed is not None else None  # see the module docstring
+        return (p.adapter, round(p.temperature, 4), round(p.repetition_penalty, 4), p.top_p if sampling else None,
+                alone)
 
 
 class _RowStreamer:
@@ -61,6 +78,7 @@ class _RowStreamer:
         self.tokens: list[list[int]] = [[] for _ in requests]
         self.sent: list[str] = ["" for _ in requests]
         self.finished = [False] * len(requests)
+        self.stopped: list[str | None] = [None] * len(requests)  # text cut before a stop sequence
         self._prompt_seen = False
 
     def put(self, value: Any) -> None:
@@ -79,11 +97,18 @@ class _RowStreamer:
                 self.finish(row)
                 continue
             self.tokens[row].append(token)
-            if req.on_delta is not None:
+            stops = req.params.stop
+            if req.on_delta is not None or stops:
                 text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
-                if not text.endswith("\ufffd") and len(text) > len(self.sent[row]):
-                    req.on_delta(text[len(self.sent[row]) :])
-                    self.sent[row] = text
+                cut = first_stop(text, stops) if stops else None
+                if cut is not None:
+                    self.stopped[row] = text[:cut]
+                    self.finish(row)
+                    continue
+                safe = text[: len(text) - held_back(text, stops)] if stops else text
+                if req.on_delta is not None and not safe.endswith("\ufffd") and len(safe) > len(self.sent[row]):
+                    req.on_delta(safe[len(self.sent[row]) :])
+                    self.sent[row] = safe
             if len(self.tokens[row]) >= req.params.max_new_tokens:
                 self.finish(row)
 
@@ -101,11 +126,15 @@ class _RowStreamer:
             req.future.set_exception(GenerationCancelledError("cancelled while generating"))
             return
         tokens = self.tokens[row]
-        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        stopped = self.stopped[row]
+        text = stopped if stopped is not None else self.tokenizer.decode(tokens, skip_special_tokens=True)
+        if stopped is None and req.params.stop:  # a stop string completed by the last token of a limit
+            cut = first_stop(text, req.params.stop)
+            text, stopped = (text[:cut], text[:cut]) if cut is not None else (text, None)
         if req.on_delta is not None and len(text) > len(self.sent[row]):
             req.on_delta(text[len(self.sent[row]) :])
             self.sent[row] = text
-        reason = "length" if len(tokens) >= req.params.max_new_tokens else "stop"
+        reason = "length" if stopped is None and len(tokens) >= req.params.max_new_tokens else "stop"
         req.future.set_result(Completion(text.strip(), len(req.prompt_ids), len(tokens), reason))
 
     def end(self) -> None:
@@ -114,7 +143,7 @@ class _RowStreamer:
                 self.finish(row)
 
 
-def _close_at_exit(ref: "weakref.ReferenceType[TransformersEngine]") -> None:
+def _close_at_exit(ref: weakref.ReferenceType[TransformersEngine]) -> None:
     engine = ref()
     if engine is not None:
         engine.close()
@@ -122,6 +151,7 @@ def _close_at_exit(ref: "weakref.ReferenceType[TransformersEngine]") -> None:
 
 class TransformersEngine(Engine):
     kind = "transformers"
+    capabilities = frozenset({"stop", "seed", "top_p"})
 
     def __init__(
         self,
@@ -204,6 +234,35 @@ class TransformersEngine(Engine):
             if not future.done():  # the reader stopped early: stop generating for it
                 cancel.set()
 
+    def stream_completion(self, messages: Messages,
+                          params: GenerationParams | None = None) -> Iterator[str | Completion]:
+        deltas: queue.Queue = queue.Queue()
+        cancel = current_cancel() or threading.Event()
+        future = self.submit(messages, params, on_delta=deltas.put, cancel=cancel)
+        future.add_done_callback(lambda _f: deltas.put(None))
+        try:
+            while (item := deltas.get()) is not None:
+                yield item
+            yield future.result()
+        finally:
+            if not future.done():
+                cancel.set()
+
+    async def astream_completion(self, messages: Messages, params: GenerationParams | None = None):
+        loop = asyncio.get_running_loop()
+        deltas: asyncio.Queue = asyncio.Queue()
+        cancel = threading.Event()
+        future = self.submit(messages, params, on_delta=lambda d: post_to_loop(loop, deltas, d),
+                             cancel=cancel)
+        future.add_done_callback(lambda _f: post_to_loop(loop, deltas, None))
+        try:
+            while (item := await deltas.get()) is not None:
+                yield item
+            yield future.result()
+        finally:
+            if not future.done():  # the client went away mid-stream: free its batch row
+                cancel.set()
+
     async def agenerate(self, messages: Messages, params: GenerationParams | None = None) -> Completion:
         return await asyncio.wrap_future(self.submit(messages, params))
 
@@ -211,9 +270,9 @@ class TransformersEngine(Engine):
         loop = asyncio.get_running_loop()
         deltas: asyncio.Queue = asyncio.Queue()
         cancel = threading.Event()
-        future = self.submit(messages, params, on_delta=lambda d: loop.call_soon_threadsafe(deltas.put_nowait, d),
+        future = self.submit(messages, params, on_delta=lambda d: post_to_loop(loop, deltas, d),
                              cancel=cancel)
-        future.add_done_callback(lambda _f: loop.call_soon_threadsafe(deltas.put_nowait, None))
+        future.add_done_callback(lambda _f: post_to_loop(loop, deltas, None))
         try:
             while (item := await deltas.get()) is not None:
                 yield item
@@ -298,18 +357,23 @@ class TransformersEngine(Engine):
             ids[row, width - len(r.prompt_ids) :] = torch.tensor(r.prompt_ids)
             mask[row, width - len(r.prompt_ids) :] = 1
         limits = torch.tensor([r.params.max_new_tokens for r in batch])
-
-        class _PerRowLimit(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                cancelled = torch.tensor([r.cancelled for r in batch])
-                return (((input_ids.shape[1] - width) >= limits) | cancelled).to(input_ids.device)
-
         eos = self.tokenizer.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos])
         streamer = _RowStreamer(self.tokenizer, batch, eos_ids)
+
+        class _PerRowLimit(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                # the streamer sees each token first: it finishes rows that hit a stop string
+                ended = torch.tensor([r.cancelled or done for r, done in zip(batch, streamer.finished)])
+                return (((input_ids.shape[1] - width) >= limits) | ended).to(input_ids.device)
+
         kwargs: dict[str, Any] = {"do_sample": params.temperature > 0, "repetition_penalty": params.repetition_penalty}
         if params.temperature > 0:
             kwargs["temperature"] = params.temperature
+            if params.top_p is not None:
+                kwargs["top_p"] = params.top_p
+            if params.seed is not None:  # a batch of one (batch_key): reproducible
+                torch.manual_seed(params.seed)
         self.batches_run += 1
         self.max_batch_seen = max(self.max_batch_seen, len(batch))
         with torch.inference_mode():
