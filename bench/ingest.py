@@ -34,8 +34,21 @@ def gensim_file(name: str) -> str:
     wheels = sorted(cache.glob("gensim-*.whl"))
     if not wheels:
         cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                        "gensim", "-d", str(cache)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                "gensim",
+                "-d",
+                str(cache),
+            ],
+            check=True,
+        )
         wheels = sorted(cache.glob("gensim-*.whl"))
     with zipfile.ZipFile(wheels[-1]) as zf:
         return zf.read(f"gensim/test/test_data/{name}").decode("utf-8", errors="replace")
@@ -71,9 +84,16 @@ def run_ours(domain: Path, workspace: Path) -> dict:
     again = IngestJob(spec).run()
     again_s = time.perf_counter() - started
     files = len(first.added)
-    return {"files": files, "chunks": KnowledgeBase.for_domain(spec).count(), "first_s": first_s,
-            "docs_per_s": files / first_s, "reingest_s": again_s, "reingest_written": again.chunks_written,
-            "reingest_share": again_s / first_s, "skipped": first.skipped}
+    return {
+        "files": files,
+        "chunks": KnowledgeBase.for_domain(spec).count(),
+        "first_s": first_s,
+        "docs_per_s": files / first_s,
+        "reingest_s": again_s,
+        "reingest_written": again.chunks_written,
+        "reingest_share": again_s / first_s,
+        "skipped": first.skipped,
+    }
 
 
 def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_name: str, bf16: bool = False) -> dict:
@@ -83,7 +103,6 @@ def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_n
     from typing import Any
 
     import torch
-
     from llama_index.core import Settings, SimpleDirectoryReader, VectorStoreIndex
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.ingestion import IngestionPipeline
@@ -109,8 +128,11 @@ def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_n
     embed = SameSentenceTransformer(model_name=embedder_name)
     Settings.embed_model, Settings.llm = embed, None
     tokenizer = load_tokenizer(embedder_name)
-    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap,
-                                tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False, verbose=False))
+    splitter = SentenceSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False, verbose=False),
+    )
     text_files = [p for p in sorted((domain / "docs").iterdir()) if p.suffix in (".md", ".txt")]
     precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     started = time.perf_counter()
@@ -119,8 +141,12 @@ def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_n
         nodes = IngestionPipeline(transformations=[splitter, embed]).run(documents=documents)
         index = VectorStoreIndex(nodes, embed_model=embed)
     seconds = time.perf_counter() - started
-    return {"files": len(text_files), "chunks": len(index.docstore.docs), "first_s": seconds,
-            "docs_per_s": len(text_files) / seconds}
+    return {
+        "files": len(text_files),
+        "chunks": len(index.docstore.docs),
+        "first_s": seconds,
+        "docs_per_s": len(text_files) / seconds,
+    }
 
 
 def main() -> None:
@@ -145,18 +171,24 @@ def main() -> None:
             if p.suffix not in (".md", ".txt"):
                 p.unlink()
         llama = run_llamaindex(text_only, spec.knowledge.chunk_size, spec.knowledge.chunk_overlap, spec.embedder)
-        llama_bf16 = run_llamaindex(text_only, spec.knowledge.chunk_size, spec.knowledge.chunk_overlap,
-                                    spec.embedder, bf16=True)
+        llama_bf16 = run_llamaindex(
+            text_only, spec.knowledge.chunk_size, spec.knowledge.chunk_overlap, spec.embedder, bf16=True
+        )
         ours_text = run_ours(text_only, Path(tmp) / "ws-text")
         ours_all = run_ours(domain, Path(tmp) / "ws-all")
     from knowledge.embedding import cpu_has_native_bf16
 
-    result = {"ours_text_only": ours_text, "ours_all_formats": ours_all, "llamaindex_text_only": llama,
-              "llamaindex_text_only_bf16": llama_bf16, "ours_embed_precision": get_settings().embed_precision,
-              "cpu_native_bf16": cpu_has_native_bf16(),
-              "speedup_docs_per_s": ours_text["docs_per_s"] / llama["docs_per_s"],
-              "speedup_vs_llamaindex_bf16": ours_text["docs_per_s"] / llama_bf16["docs_per_s"],
-              "public_docs": args.public_docs}
+    result = {
+        "ours_text_only": ours_text,
+        "ours_all_formats": ours_all,
+        "llamaindex_text_only": llama,
+        "llamaindex_text_only_bf16": llama_bf16,
+        "ours_embed_precision": get_settings().embed_precision,
+        "cpu_native_bf16": cpu_has_native_bf16(),
+        "speedup_docs_per_s": ours_text["docs_per_s"] / llama["docs_per_s"],
+        "speedup_vs_llamaindex_bf16": ours_text["docs_per_s"] / llama_bf16["docs_per_s"],
+        "public_docs": args.public_docs,
+    }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "knowledge_ingest.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -50,8 +50,11 @@ def ndcg_at(ranked: list[str], relevant: str, k: int) -> float:
 def quality(spec, questions: list[dict]) -> dict:
     from knowledge.store import KnowledgeBase
 
-    arms = {"dense": (1.0, 0.0), "bm25": (0.0, 1.0),
-            "hybrid": (spec.knowledge.retrieval.dense_weight, spec.knowledge.retrieval.bm25_weight)}
+    arms = {
+        "dense": (1.0, 0.0),
+        "bm25": (0.0, 1.0),
+        "hybrid": (spec.knowledge.retrieval.dense_weight, spec.knowledge.retrieval.bm25_weight),
+    }
     results = {}
     for name, (dw, bw) in arms.items():
         arm_spec = spec.model_copy(deep=True)
@@ -92,12 +95,15 @@ def latency(n_chunks: int, embedder: str) -> dict:
     per_file = 100
     for f in range(0, len(texts), per_file):
         source = f"wiki-{f // per_file:03d}.txt"
-        chunks = [Chunk(chunk_id(source, t), t, source, source, "", i, content_hash(t))
-                  for i, t in enumerate(texts[f : f + per_file])]
+        chunks = [
+            Chunk(chunk_id(source, t), t, source, source, "", i, content_hash(t))
+            for i, t in enumerate(texts[f : f + per_file])
+        ]
         vecs = rng.normal(size=(len(chunks), 384)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        commit_files(kb, [FileUpdate(source, source, source, "bench", source, chunks)],
-                     {c.id: v for c, v in zip(chunks, vecs)})
+        commit_files(
+            kb, [FileUpdate(source, source, source, "bench", source, chunks)], {c.id: v for c, v in zip(chunks, vecs)}
+        )
     started = time.perf_counter()
     kb.rebuild_bm25()
     bm25_build_s = time.perf_counter() - started
@@ -112,9 +118,14 @@ def latency(n_chunks: int, embedder: str) -> dict:
         embed_query(embedder, q)
         embed_only.append(time.perf_counter() - started)
     p50 = statistics.median
-    return {"chunks": kb.count(), "bm25_build_s": bm25_build_s, "queries": len(queries),
-            "search_p50_ms": p50(total) * 1000, "embed_query_p50_ms": p50(embed_only) * 1000,
-            "search_minus_embed_p50_ms": p50([t - e for t, e in zip(total, embed_only)]) * 1000}
+    return {
+        "chunks": kb.count(),
+        "bm25_build_s": bm25_build_s,
+        "queries": len(queries),
+        "search_p50_ms": p50(total) * 1000,
+        "embed_query_p50_ms": p50(embed_only) * 1000,
+        "search_minus_embed_p50_ms": p50([t - e for t, e in zip(total, embed_only)]) * 1000,
+    }
 
 
 def main() -> None:
@@ -135,11 +146,17 @@ def main() -> None:
         reset_settings()
         spec = load_domain(COUNSELING)
         IngestJob(spec).run()
-        questions = [json.loads(line) for line in (COUNSELING / "eval" / "questions.jsonl").read_text().splitlines()
-                     if line.strip()]
+        questions = [
+            json.loads(line)
+            for line in (COUNSELING / "eval" / "questions.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
         questions = [q for q in questions if q.get("source")]
-        result = {"questions": len(questions), "quality": quality(spec, questions),
-                  "latency": latency(args.chunks, spec.embedder)}
+        result = {
+            "questions": len(questions),
+            "quality": quality(spec, questions),
+            "latency": latency(args.chunks, spec.embedder),
+        }
     out = REPO / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "knowledge_retrieval.json").write_text(json.dumps(result, indent=2))

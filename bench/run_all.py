@@ -20,8 +20,19 @@ OUT = BENCH / "out"
 RUNS = {
     "ingest": ["ingest.py", "--public-docs", "100"],
     "retrieval": ["retrieval.py"],
-    "train": ["train.py", "--steps", "10", "--batch-size", "2", "--max-length", "512", "--data", "prepare_sft",
-              "--arms", "naive,grouped,packed"],
+    "train": [
+        "train.py",
+        "--steps",
+        "10",
+        "--batch-size",
+        "2",
+        "--max-length",
+        "512",
+        "--data",
+        "prepare_sft",
+        "--arms",
+        "naive,grouped,packed",
+    ],
     "serve": ["serve.py", "--requests", "16", "--max-tokens", "32", "--json", str(OUT / "serve.json")],
 }
 

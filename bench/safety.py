@@ -60,12 +60,22 @@ def main() -> None:
 
     def stats(name: str, rows: list[tuple[float, float]]) -> dict:
         wall, cpu = [r[0] for r in rows], [r[1] for r in rows]
-        return {f"{name}_p50_ms": round(statistics.median(wall), 3), f"{name}_p99_ms": round(pct(wall, .99), 3),
-                f"{name}_cpu_p50_ms": round(statistics.median(cpu), 3), f"{name}_cpu_p99_ms": round(pct(cpu, .99), 3)}
+        return {
+            f"{name}_p50_ms": round(statistics.median(wall), 3),
+            f"{name}_p99_ms": round(pct(wall, 0.99), 3),
+            f"{name}_cpu_p50_ms": round(statistics.median(cpu), 3),
+            f"{name}_cpu_p99_ms": round(pct(cpu, 0.99), 3),
+        }
 
-    result = {"messages": len(per_message), "conversations": len(fresh), "cold_start_ms": round(cold_ms, 1),
-              **stats("message", per_message), **stats("conversation20", fresh),
-              **stats("conversation20_follow_up", follow_up), "load_average": round(os.getloadavg()[0], 2)}
+    result = {
+        "messages": len(per_message),
+        "conversations": len(fresh),
+        "cold_start_ms": round(cold_ms, 1),
+        **stats("message", per_message),
+        **stats("conversation20", fresh),
+        **stats("conversation20_follow_up", follow_up),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
     print(json.dumps(result, indent=2))
 
 

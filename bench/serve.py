@@ -10,18 +10,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "serving"))
-QUESTIONS = ["How can I sleep better?", "What helps with panic attacks?", "How do I cope with grief?",
-             "What is a thought record?", "How can I set boundaries?", "What is burnout?",
-             "How do I calm down quickly?", "How do I find a therapist?"]
+QUESTIONS = [
+    "How can I sleep better?",
+    "What helps with panic attacks?",
+    "How do I cope with grief?",
+    "What is a thought record?",
+    "How can I set boundaries?",
+    "What is burnout?",
+    "How do I calm down quickly?",
+    "How do I find a therapist?",
+]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -41,9 +46,15 @@ def run(call, n: int, users: int) -> dict:
     with ThreadPoolExecutor(users) as pool:
         list(pool.map(one, range(n)))
     wall = time.perf_counter() - start
-    return {"users": users, "requests": n, "tokens": sum(tokens), "wall_s": round(wall, 2),
-            "tokens_per_s": round(sum(tokens) / wall, 1), "p50_s": round(pct(latencies, 0.5), 2),
-            "p95_s": round(pct(latencies, 0.95), 2)}
+    return {
+        "users": users,
+        "requests": n,
+        "tokens": sum(tokens),
+        "wall_s": round(wall, 2),
+        "tokens_per_s": round(sum(tokens) / wall, 1),
+        "p50_s": round(pct(latencies, 0.5), 2),
+        "p95_s": round(pct(latencies, 0.95), 2),
+    }
 
 
 def main() -> None:
@@ -64,14 +75,14 @@ def main() -> None:
         return
 
     import httpx
+    from serving_live_server import LiveServer
 
+    from serving.answer import build_messages
     from serving.api import create_app
     from serving.api.config import ServeSettings
-    from serving.answer import build_messages
     from serving.domains import load_runtime
     from serving.engines.base import GenerationParams
     from serving.engines.transformers_engine import TransformersEngine
-    from serving_live_server import LiveServer
 
     engine = TransformersEngine("smollm2-135m-instruct")
     params = GenerationParams(max_new_tokens=args.max_tokens)
@@ -86,9 +97,16 @@ def main() -> None:
     print(results, flush=True)
     app = create_app([], ServeSettings(), runtimes={plain.name: plain})
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=300) as client:
+
         def api(i: int) -> int:
-            r = client.post("/v1/chat/completions", json={"model": plain.name, "max_tokens": args.max_tokens,
-                            "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]})
+            r = client.post(
+                "/v1/chat/completions",
+                json={
+                    "model": plain.name,
+                    "max_tokens": args.max_tokens,
+                    "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
+                },
+            )
             r.raise_for_status()
             return r.json()["usage"]["completion_tokens"]
 

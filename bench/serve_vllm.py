@@ -28,9 +28,16 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-QUESTIONS = ["How can I sleep better?", "What helps with panic attacks?", "How do I cope with grief?",
-             "What is a thought record?", "How can I set boundaries?", "What is burnout?",
-             "How do I calm down quickly?", "How do I find a therapist?"]
+QUESTIONS = [
+    "How can I sleep better?",
+    "What helps with panic attacks?",
+    "How do I cope with grief?",
+    "What is a thought record?",
+    "How can I set boundaries?",
+    "What is burnout?",
+    "How do I calm down quickly?",
+    "How do I find a therapist?",
+]
 USERS = 8
 
 
@@ -42,9 +49,13 @@ def timed(call, n: int) -> dict:
         out = list(pool.map(call, range(n)))
     wall = time.perf_counter() - start
     ttfts = [t for _, _, t in out if t is not None]
-    return {"tokens": sum(c for c, _, _ in out), "prompt_tokens": sum(p for _, p, _ in out), "wall_s": wall,
-            "tokens_per_s": sum(c for c, _, _ in out) / wall,
-            "ttft_p50_s": statistics.median(ttfts) if ttfts else None}
+    return {
+        "tokens": sum(c for c, _, _ in out),
+        "prompt_tokens": sum(p for _, p, _ in out),
+        "wall_s": wall,
+        "tokens_per_s": sum(c for c, _, _ in out) / wall,
+        "ttft_p50_s": statistics.median(ttfts) if ttfts else None,
+    }
 
 
 def post(client: httpx.Client, url: str, body: dict) -> tuple[int, int, None]:
@@ -72,8 +83,10 @@ def stream(client: httpx.Client, url: str, body: dict) -> tuple[int, int, float]
     return usage.get("completion_tokens", 0), usage.get("prompt_tokens", 0), first or 0.0
 
 
-SERVE = ("import sys, uvicorn; from pathlib import Path; from serving.api import create_app; "
-         "uvicorn.run(create_app([Path(sys.argv[2])]), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')")
+SERVE = (
+    "import sys, uvicorn; from pathlib import Path; from serving.api import create_app; "
+    "uvicorn.run(create_app([Path(sys.argv[2])]), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
+)
 
 
 @contextmanager
@@ -128,12 +141,21 @@ def compare(requests: int = 16, max_tokens: int = 32, rounds: int = 3) -> dict:
     raw_url = engine.base_url + "/chat/completions"
 
     def raw_body(i: int) -> dict:
-        return {"model": engine.model, "messages": raw_messages[i % len(QUESTIONS)], "max_tokens": max_tokens,
-                "temperature": 0.0, "repetition_penalty": REPETITION_PENALTY}
+        return {
+            "model": engine.model,
+            "messages": raw_messages[i % len(QUESTIONS)],
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "repetition_penalty": REPETITION_PENALTY,
+        }
 
     def ours_body(i: int) -> dict:
-        return {"model": plain.name, "max_tokens": max_tokens, "temperature": 0.0,
-                "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]}
+        return {
+            "model": plain.name,
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
+        }
 
     arms: dict[str, list[dict]] = {"raw": [], "ours": [], "raw_stream": [], "ours_stream": []}
     served = {"engine": "openai", "openai_base_url": engine.base_url, "openai_model": engine.model}
@@ -150,24 +172,41 @@ def compare(requests: int = 16, max_tokens: int = 32, rounds: int = 3) -> dict:
                 print({k: v[-1] for k, v in arms.items()}, flush=True)
     finally:
         engine.close()
-    results: dict = {arm: {"tokens_per_s": median_of(r, "tokens_per_s"), "ttft_p50_s": median_of(r, "ttft_p50_s"),
-                           "tokens": r[0]["tokens"], "prompt_tokens": r[0]["prompt_tokens"], "rounds": len(r)}
-                     for arm, r in arms.items()}
+    results: dict = {
+        arm: {
+            "tokens_per_s": median_of(r, "tokens_per_s"),
+            "ttft_p50_s": median_of(r, "ttft_p50_s"),
+            "tokens": r[0]["tokens"],
+            "prompt_tokens": r[0]["prompt_tokens"],
+            "rounds": len(r),
+        }
+        for arm, r in arms.items()
+    }
     results["ours_vs_raw_tokens_per_s"] = round(results["ours"]["tokens_per_s"] / results["raw"]["tokens_per_s"], 3)
     results["ours_vs_raw_stream_tokens_per_s"] = round(
-        results["ours_stream"]["tokens_per_s"] / results["raw_stream"]["tokens_per_s"], 3)
+        results["ours_stream"]["tokens_per_s"] / results["raw_stream"]["tokens_per_s"], 3
+    )
     results["ours_vs_raw_ttft_p50"] = round(
-        results["ours_stream"]["ttft_p50_s"] / results["raw_stream"]["ttft_p50_s"], 3)
+        results["ours_stream"]["ttft_p50_s"] / results["raw_stream"]["ttft_p50_s"], 3
+    )
     results["transformers_api"] = transformers_arm(requests, max_tokens, rounds)
     results["transformers_vs_vllm_tokens_per_s"] = round(
-        results["transformers_api"]["tokens_per_s"] / results["ours"]["tokens_per_s"], 3)
+        results["transformers_api"]["tokens_per_s"] / results["ours"]["tokens_per_s"], 3
+    )
     return results
 
 
 def transformers_arm(requests: int, max_tokens: int, rounds: int) -> dict:
     """Our API on the transformers engine (dynamic batching), the same 8-concurrent questions."""
-    body = lambda i: {"model": "counseling", "max_tokens": max_tokens, "temperature": 0.0,  # noqa: E731
-                      "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]}
+
+    def body(i: int) -> dict:
+        return {
+            "model": "counseling",
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
+        }
+
     with api_process({"engine": "transformers"}) as api, httpx.Client(timeout=600) as client:
         url = api + "/v1/chat/completions"
         post(client, url, body(0))

@@ -51,19 +51,43 @@ def run_arm(arm: str, steps: int, batch_size: int, max_length: int, source: str)
     from finetune.train.result import TrainData
 
     spec, windows, source = load_windows(max_length, source)
-    overrides = {"max_steps": steps, "batch_size": batch_size, "max_length": max_length, "save_steps": 10_000,
-                 "eval_before": False, "method": "lora"}
+    overrides = {
+        "max_steps": steps,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "save_steps": 10_000,
+        "eval_before": False,
+        "method": "lora",
+    }
     lengths = [len(w) for w in windows]
-    info = {"arm": arm, "windows": len(windows), "data": source,
-            "mean_window_tokens": round(sum(lengths) / len(lengths), 1), "max_window_tokens": max(lengths)}
+    info = {
+        "arm": arm,
+        "windows": len(windows),
+        "data": source,
+        "mean_window_tokens": round(sum(lengths) / len(lengths), 1),
+        "max_window_tokens": max(lengths),
+    }
     if arm in ("packed", "grouped"):  # ours, with packing (default) or with length grouping only
         from finetune.train import run_sft
 
         out = Path(tempfile.mkdtemp()) / "adapters" / "bench"
         overrides["packing"] = arm == "packed"
         metrics = run_sft(spec, out, overrides=overrides, data=TrainData(train=windows)).metrics
-        return {**info, **{k: metrics[k] for k in ("tokens_per_s", "real_tokens", "padding_ratio", "peak_mem_mb",
-                                                   "train_runtime_s", "steps", "train_rows")}}
+        return {
+            **info,
+            **{
+                k: metrics[k]
+                for k in (
+                    "tokens_per_s",
+                    "real_tokens",
+                    "padding_ratio",
+                    "peak_mem_mb",
+                    "train_runtime_s",
+                    "steps",
+                    "train_rows",
+                )
+            },
+        }
     return {**info, **run_naive(spec, windows, overrides)}
 
 
@@ -72,9 +96,9 @@ def run_naive(spec, windows, overrides: dict) -> dict:
     from transformers import DataCollatorForSeq2Seq
 
     from finetune.train.config import resolve_config
-    from finetune.train.engine import training_arguments
     from finetune.train.modeling import load_training_model, use_cuda
     from finetune.train.monitor import MeasuredTrainer, ResourceMonitor, TokenStats
+    from finetune.train.trainer import training_arguments
     from vertical.core.loaders import load_tokenizer
 
     cfg = resolve_config(spec, overrides)
@@ -93,9 +117,15 @@ def run_naive(spec, windows, overrides: dict) -> dict:
             token_stats=stats,
         )
         trainer.train()
-    return {"tokens_per_s": round(stats.real_tokens / monitor.seconds, 1), "real_tokens": stats.real_tokens,
-            "padding_ratio": round(stats.padding_ratio, 4), "peak_mem_mb": monitor.summary()["peak_mem_mb"],
-            "train_runtime_s": round(monitor.seconds, 2), "steps": trainer.state.global_step, "train_rows": len(rows)}
+    return {
+        "tokens_per_s": round(stats.real_tokens / monitor.seconds, 1),
+        "real_tokens": stats.real_tokens,
+        "padding_ratio": round(stats.padding_ratio, 4),
+        "peak_mem_mb": monitor.summary()["peak_mem_mb"],
+        "train_runtime_s": round(monitor.seconds, 2),
+        "steps": trainer.state.global_step,
+        "train_rows": len(rows),
+    }
 
 
 def main() -> None:
@@ -105,8 +135,12 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--arm", choices=["packed", "grouped", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--arms", default="naive,grouped,packed", help="comma-separated arms to run")
-    parser.add_argument("--data", choices=["prepare_sft", "conversations"], default="prepare_sft",
-                        help="prepare_sft's mixed windows (first run generates self-replay data) or conversations only")
+    parser.add_argument(
+        "--data",
+        choices=["prepare_sft", "conversations"],
+        default="prepare_sft",
+        help="prepare_sft's mixed windows (first run generates self-replay data) or conversations only",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.arm:  # child process: one arm, JSON on the last stdout line
@@ -117,10 +151,26 @@ def main() -> None:
     results = {}
     for arm in args.arms.split(","):
         started = time.time()
-        proc = subprocess.run([sys.executable, __file__, "--arm", arm, "--steps", str(args.steps),
-                               "--batch-size", str(args.batch_size), "--max-length", str(args.max_length),
-                               "--data", args.data],
-                              capture_output=True, text=True, env=env, cwd=REPO)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--arm",
+                arm,
+                "--steps",
+                str(args.steps),
+                "--batch-size",
+                str(args.batch_size),
+                "--max-length",
+                str(args.max_length),
+                "--data",
+                args.data,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
         if proc.returncode != 0:
             sys.exit(f"{arm} arm failed:\n{proc.stderr[-3000:]}")
         results[arm] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -130,10 +180,16 @@ def main() -> None:
 
     base = results.get("naive", {}).get("tokens_per_s")
     speedup = {arm: round(r["tokens_per_s"] / base, 2) for arm, r in results.items()} if base else {}
-    summary = {"data": args.data, "steps": args.steps, "batch_size": args.batch_size, "max_length": args.max_length,
-               "device": "cuda" if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)",
-               "torch_threads": torch.get_num_threads(), "speedup_vs_naive": speedup,
-               "arms": results}
+    summary = {
+        "data": args.data,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "device": "cuda" if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)",
+        "torch_threads": torch.get_num_threads(),
+        "speedup_vs_naive": speedup,
+        "arms": results,
+    }
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")

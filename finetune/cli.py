@@ -9,7 +9,9 @@ from pathlib import Path
 
 import typer
 
-data_app = typer.Typer(help="Training data: inspect, convert, clean, mix, synthesise from the KB.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Training data: inspect, convert, clean, mix, synthesise from the KB.", no_args_is_help=True
+)
 
 DOMAIN = typer.Argument(..., help="Domain folder (holding domain.yaml).")
 
@@ -85,8 +87,19 @@ def inspect(domain: Path = DOMAIN, show: int = typer.Option(1, help="Conversatio
     from rich.table import Table
 
     max_length = spec.data.max_length
-    table = Table("dataset", "format", "split", "ok", "malformed", "tokens p50", "tokens max", f"> {max_length}",
-                  "windows", "answers in → trained", "context turns/window mean (min)")
+    table = Table(
+        "dataset",
+        "format",
+        "split",
+        "ok",
+        "malformed",
+        "tokens p50",
+        "tokens max",
+        f"> {max_length}",
+        "windows",
+        "answers in → trained",
+        "context turns/window mean (min)",
+    )
     for ds in spec.data.datasets:
         convs, problems = read_dataset(spec, ds)
         chats = [c for c in convs if not c.meta.get("text")]
@@ -98,16 +111,28 @@ def inspect(domain: Path = DOMAIN, show: int = typer.Option(1, help="Conversatio
         carried = window_stats([w for ws in per_conv if len(ws) > 1 for w in ws[1:]])
         context = f"{carried['context_turns_mean']} ({carried['context_turns_min']})" if carried["windows"] else "-"
         answers_in = sum(len(c.assistant_turns) for c in chats)
-        table.add_row(ds.name, ds.format, ds.split, str(len(convs)), str(len(problems)),
-                      str(lengths[len(lengths) // 2]) if lengths else "-", str(lengths[-1]) if lengths else "-", str(over),
-                      str(stats["windows"]), f"{answers_in} → {stats.get('trained_turns', 0)}", context)
+        table.add_row(
+            ds.name,
+            ds.format,
+            ds.split,
+            str(len(convs)),
+            str(len(problems)),
+            str(lengths[len(lengths) // 2]) if lengths else "-",
+            str(lengths[-1]) if lengths else "-",
+            str(over),
+            str(stats["windows"]),
+            f"{answers_in} → {stats.get('trained_turns', 0)}",
+            context,
+        )
         for p in problems[:10]:
             console.print(f"[yellow]{p}[/]")
         for conv in [c for c in convs if not c.meta.get("text")][:show]:
             console.rule(f"{ds.name}: {conv.source}")
             for turn in conv.turns:
                 console.print(f"[bold]{turn.role}[/]: {turn.content[:300]}")
-            console.print(f"[dim]trained text: {trained_text(tokenizer, encode_conversation(tokenizer, conv))[:300]!r}[/]")
+            console.print(
+                f"[dim]trained text: {trained_text(tokenizer, encode_conversation(tokenizer, conv))[:300]!r}[/]"
+            )
     console.print(table)
 
 
@@ -136,7 +161,9 @@ def convert(
 
 
 @data_app.command("clean")
-def clean(domain: Path = DOMAIN, out: Path = typer.Option(None, help="Write cleaned datasets here (openai format).")) -> None:
+def clean(
+    domain: Path = DOMAIN, out: Path = typer.Option(None, help="Write cleaned datasets here (openai format).")
+) -> None:
     """Normalise, dedupe (exact + MinHash) and length-filter every dataset; write the stats report."""
     from finetune.data.clean import clean_conversations, tokenizer_counter
     from finetune.data.formats import write_dataset
@@ -151,7 +178,9 @@ def clean(domain: Path = DOMAIN, out: Path = typer.Option(None, help="Write clea
     convs = read_domain(spec, report)
     with _progress() as progress:
         task = progress.add_task("cleaning", total=1)
-        kept = clean_conversations(convs, report, clean_options(spec), tokenizer_counter(load_tokenizer(spec.base_model)))
+        kept = clean_conversations(
+            convs, report, clean_options(spec), tokenizer_counter(load_tokenizer(spec.base_model))
+        )
         progress.update(task, completed=1)
     report.count("kept", len(kept))
     paths = report.write(get_settings().domain_dir(spec.name) / "data", "clean_report")
@@ -182,8 +211,14 @@ def mix(
         if cpt:
             data = prepare_cpt(spec, tokenizer, block_size=max_length, force=force, seed=seed, on_progress=on_progress)
         else:
-            data = prepare_sft(spec, tokenizer, max_length=max_length, seed=seed, on_progress=on_progress,
-                               general_limit=TINY_GENERAL_LIMIT if tiny else None)
+            data = prepare_sft(
+                spec,
+                tokenizer,
+                max_length=max_length,
+                seed=seed,
+                on_progress=on_progress,
+                general_limit=TINY_GENERAL_LIMIT if tiny else None,
+            )
     rows = _report_rows(data.report)
     rows.update({f"mix: {k}": v for k, v in data.report.get("mix", {}).items()})
     rows.update({f"windows: {k}": v for k, v in (data.report.get("windows") or {}).items()})
@@ -207,8 +242,13 @@ def synth(
     spec = load_domain(domain)
     report = DataReport()
     with _progress() as progress:
-        convs = synthesize_for_spec(spec, n_pairs=n or spec.data.synth_pairs or 20, k_distractors=k,
-                                    report=report, on_progress=_reporter(progress))
+        convs = synthesize_for_spec(
+            spec,
+            n_pairs=n or spec.data.synth_pairs or 20,
+            k_distractors=k,
+            report=report,
+            on_progress=_reporter(progress),
+        )
     if not convs:
         _summary("synth", _report_rows(report.to_dict()))
         require_pairs(convs, report)  # says why, exit code 2

@@ -15,8 +15,10 @@ def latest_adapter(adapters_dir: Path) -> Path:
     """The most recently finished adapter under ``<domain_dir>/adapters``."""
     candidates = [p for p in Path(adapters_dir).glob("*/") if (p / ADAPTER_CONFIG).is_file()]
     if not candidates:
-        raise TrainingError(f"no trained adapter under {adapters_dir}",
-                            hint="run `vertical train <domain>` first, or pass --adapter PATH")
+        raise TrainingError(
+            f"no trained adapter under {adapters_dir}",
+            hint="run `vertical train <domain>` first, or pass --adapter PATH",
+        )
     return max(candidates, key=lambda p: (p / ADAPTER_CONFIG).stat().st_mtime)
 
 
@@ -26,15 +28,17 @@ def merge_adapter(adapter_dir: Path, out_dir: Path, base_model: str | None = Non
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from vertical.core.provisioning import resolve_model
     from vertical.core.loaders import _quiet_transformers
+    from vertical.core.provisioning import resolve_model
 
     _quiet_transformers()
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
     config_path = adapter_dir / ADAPTER_CONFIG
     if not config_path.is_file():
-        raise TrainingError(f"{adapter_dir} is not a LoRA adapter folder (no {ADAPTER_CONFIG})",
-                            hint="point at an adapter written by `vertical train` (…/adapters/<run>)")
+        raise TrainingError(
+            f"{adapter_dir} is not a LoRA adapter folder (no {ADAPTER_CONFIG})",
+            hint="point at an adapter written by `vertical train` (…/adapters/<run>)",
+        )
     base = resolve_model(base_model) if base_model else json.loads(config_path.read_text())["base_model_name_or_path"]
     if not Path(base).exists():
         base = resolve_model(base)

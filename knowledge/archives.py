@@ -29,12 +29,15 @@ def check_zip(data: bytes, spec: KnowledgeSpec, kind: str) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise SkipFile(f"corrupt {kind}: not a readable zip package ({exc})") from exc
     if len(entries) > spec.max_zip_entries:
-        raise SkipFile(f"{kind} holds {len(entries):,} entries, over "
-                       f"knowledge.max_zip_entries={spec.max_zip_entries:,}")
+        raise SkipFile(
+            f"{kind} holds {len(entries):,} entries, over knowledge.max_zip_entries={spec.max_zip_entries:,}"
+        )
     inflated = sum(e.file_size for e in entries)
     if inflated > spec.max_unzipped_mb * _MB:
-        raise SkipFile(f"{kind} inflates to {inflated / _MB:,.0f} MB, over knowledge.max_unzipped_mb="
-                       f"{spec.max_unzipped_mb:g} (a zip bomb, or raise the limit)")
+        raise SkipFile(
+            f"{kind} inflates to {inflated / _MB:,.0f} MB, over knowledge.max_unzipped_mb="
+            f"{spec.max_unzipped_mb:g} (a zip bomb, or raise the limit)"
+        )
 
 
 def load_epub(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:

@@ -32,5 +32,7 @@ def check(stage: str) -> None:
     """Raise SkipFile when the current file's budget is spent (no-op outside a budget)."""
     current = _deadline.get()
     if current is not None and time.perf_counter() > current[0]:
-        raise SkipFile(f"over the per-file time budget of {current[1]:g} s while {stage}; split the file or "
-                       f"raise knowledge.max_file_seconds")
+        raise SkipFile(
+            f"over the per-file time budget of {current[1]:g} s while {stage}; split the file or "
+            f"raise knowledge.max_file_seconds"
+        )

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from knowledge import budget
 from knowledge.document import LoadedDocument
@@ -62,7 +63,7 @@ def content_hash(text: str) -> str:
 
 
 def chunk_id(source: str, text: str) -> str:
-    return hashlib.sha256(f"{source}\x00{text}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{source}\x00{text}".encode()).hexdigest()[:32]
 
 
 def split_sections(text: str) -> list[tuple[str, str]]:

@@ -23,14 +23,25 @@ def _ingest(
     console = Console()
     spec = load_domain(domain)
     job = IngestJob(spec, paths=paths or None, sync=sync)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[chunks]} chunks · {task.fields[rate]} chunks/s · {task.fields[current]}"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[chunks]} chunks · {task.fields[rate]} chunks/s · {task.fields[current]}"),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(f"ingest {spec.name}", total=None, chunks=0, rate=0, current="")
 
         def show(p: dict) -> None:
-            bar.update(task, total=p["files_total"] or None, completed=p["files_done"], chunks=p["chunks"],
-                       rate=p["embed_rate"], current=str(p.get("current", ""))[-40:])
+            bar.update(
+                task,
+                total=p["files_total"] or None,
+                completed=p["files_done"],
+                chunks=p["chunks"],
+                rate=p["embed_rate"],
+                current=str(p.get("current", ""))[-40:],
+            )
 
         try:
             report = job.run(on_progress=show)
@@ -59,14 +70,22 @@ def _kb_search(
     try:
         filt = json.loads(where) if where else None
     except json.JSONDecodeError as exc:
-        raise KnowledgeError(f"--where is not valid JSON: {exc.msg}", hint='e.g. --where \'{"source": "a.md"}\'') from exc
+        raise KnowledgeError(
+            f"--where is not valid JSON: {exc.msg}", hint='e.g. --where \'{"source": "a.md"}\''
+        ) from exc
     kb = KnowledgeBase.for_domain(load_domain(domain))
     hits = kb.search(query, k=k, where=filt)
     table = Table("#", "score", "dense", "bm25", "source", "heading", "text")
     for i, h in enumerate(hits, 1):
-        table.add_row(str(i), f"{h.score:.4f}", "-" if h.dense_score is None else f"{h.dense_score:.2f}",
-                      "-" if h.bm25_score is None else f"{h.bm25_score:.2f}", h.source, h.heading[-40:],
-                      h.text[:120].replace("\n", " "))
+        table.add_row(
+            str(i),
+            f"{h.score:.4f}",
+            "-" if h.dense_score is None else f"{h.dense_score:.2f}",
+            "-" if h.bm25_score is None else f"{h.bm25_score:.2f}",
+            h.source,
+            h.heading[-40:],
+            h.text[:120].replace("\n", " "),
+        )
     Console().print(table)
     for note in kb.retrieval_notes():
         Console().print(f"[dim]{note}[/]")
@@ -89,7 +108,9 @@ def _kb_docs(domain: Path = typer.Argument(..., help="Domain folder.")) -> None:
         table.add_row(d["source"], d["title"][:60], str(d["chunks"]), d["ingested_at"])
     console = Console()
     console.print(table)
-    console.print(f"{len(docs)} documents, {sum(d['chunks'] for d in docs)} chunks, content hash {kb.content_hash()[:12]}")
+    console.print(
+        f"{len(docs)} documents, {sum(d['chunks'] for d in docs)} chunks, content hash {kb.content_hash()[:12]}"
+    )
 
 
 def _kb_delete(

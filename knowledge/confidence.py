@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -116,14 +116,14 @@ class Confidence:
             raise LowConfidenceError(
                 f"no knowledge-base passage is relevant enough{about}: {self.reason}",
                 hint="add documents on this topic, or lower knowledge.retrieval.min_lexical_confidence "
-                     "(lexical) / min_confidence (dense cosine)",
+                "(lexical) / min_confidence (dense cosine)",
             )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def decide(hits: list[_ScoredHit], threshold: float, dense_threshold: float, threshold_source: str) -> Confidence:
+def decide(hits: Sequence[_ScoredHit], threshold: float, dense_threshold: float, threshold_source: str) -> Confidence:
     score = max((h.query_coverage or 0.0 for h in hits), default=0.0)
     dense = [h.dense_score for h in hits if h.dense_score is not None]
     trusted = [h.dense_score for h in hits if h.dense_score is not None and h.dense_trusted]
@@ -139,8 +139,9 @@ def decide(hits: list[_ScoredHit], threshold: float, dense_threshold: float, thr
     elif dense:
         parts.append(f"cosine {best_dense:.2f} ignored: the embedder cannot read this text (unknown tokens)")
     verdict = "low confidence" if low else "confident"
-    return Confidence(low, score, threshold, best_dense, dense_threshold, bool(trusted), f"retrieval {verdict}: "
-                      + "; ".join(parts))
+    return Confidence(
+        low, score, threshold, best_dense, dense_threshold, bool(trusted), f"retrieval {verdict}: " + "; ".join(parts)
+    )
 
 
 # ---- calibration ------------------------------------------------------------------------------
@@ -186,8 +187,12 @@ def pseudo_queries(texts: list[str], n: int = PSEUDO_QUERIES, seed: int = 0) -> 
     return out
 
 
-def calibrate(texts: list[str], stats: LexicalStats, top_texts: Callable[[str], list[str]],
-              off_domain: Callable[[str], tuple[str, ...]]) -> Calibration:
+def calibrate(
+    texts: list[str],
+    stats: LexicalStats,
+    top_texts: Callable[[str], list[str]],
+    off_domain: Callable[[str], tuple[str, ...]],
+) -> Calibration:
     """Pick the lexical threshold for this KB.
 
     ``top_texts(query)`` returns the texts of the retrieved chunks. Threshold: the off-domain 90th
@@ -210,8 +215,11 @@ def calibrate(texts: list[str], stats: LexicalStats, top_texts: Callable[[str], 
     elif inside and in10 <= off90:
         note = "in-domain and off-domain questions overlap: confidence is weak on this KB"
     return Calibration(
-        round(threshold, 4), language,
+        round(threshold, 4),
+        language,
         [round(_quantile(inside, q), 3) for q in (0.1, 0.5, 0.9)],
         [round(_quantile(outside, q), 3) for q in (0.5, 0.9, 0.95)],
-        len(inside), len(outside), note,
+        len(inside),
+        len(outside),
+        note,
     )

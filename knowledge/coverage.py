@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 UNK_OK = 0.10  # at or below: dense weight unchanged
 UNK_OFF = 0.40  # at or above: dense arm off
 SAMPLE_CHUNKS = 2000  # coverage is measured on at most this many chunks (evenly spaced)
-EMBEDDER_FIX = ("set `embedder:` in domain.yaml to a sentence-transformers folder that reads this language, "
-                "e.g. a Chinese or multilingual model (bge-small-zh-v1.5, paraphrase-multilingual-MiniLM-L12-v2)")
+EMBEDDER_FIX = (
+    "set `embedder:` in domain.yaml to a sentence-transformers folder that reads this language, "
+    "e.g. a Chinese or multilingual model (bge-small-zh-v1.5, paraphrase-multilingual-MiniLM-L12-v2)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,23 @@ class EmbedderCoverage:
             return None
         factor = self.dense_factor()
         effect = "dense retrieval is switched off" if factor == 0 else f"dense weight is scaled by {factor:.2f}"
-        return (f"embedder {self.embedder!r} turns {self.unk_rate:.0%} of the knowledge base's tokens into "
-                f"unknown tokens ([UNK]): {effect} and retrieval relies on BM25; fix: {EMBEDDER_FIX}")
+        return (
+            f"embedder {self.embedder!r} turns {self.unk_rate:.0%} of the knowledge base's tokens into "
+            f"unknown tokens ([UNK]): {effect} and retrieval relies on BM25; fix: {EMBEDDER_FIX}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "unk_rate": round(self.unk_rate, 4), "dense_factor": round(self.dense_factor(), 3)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EmbedderCoverage:
-        return cls(str(data["embedder"]), float(data["unk_rate"]), int(data["tokens"]), int(data["unknown"]),
-                   int(data["chunks"]))
+        return cls(
+            str(data["embedder"]),
+            float(data["unk_rate"]),
+            int(data["tokens"]),
+            int(data["unknown"]),
+            int(data["chunks"]),
+        )
 
 
 def dense_factor(unk_rate: float) -> float:
@@ -137,14 +146,18 @@ def for_domain(spec: DomainSpec, max_files: int = 20, max_chars: int = 20_000) -
     Reads files only (no Chroma, no transformers import)."""
     from knowledge import retrieval_stats
     from knowledge.loaders import SkipFile, load_file
-    from knowledge.records import RecordStore
+    from knowledge.record_manager import RecordStore
     from knowledge.sources import discover
     from vertical.core.settings import get_settings
 
     folder = get_settings().domain_dir(spec.name)
     stored = retrieval_stats.load(folder)
-    if (stored is not None and stored.coverage is not None and stored.embedder == spec.embedder
-            and stored.content_hash == RecordStore(folder / "records.sqlite").content_hash()):
+    if (
+        stored is not None
+        and stored.coverage is not None
+        and stored.embedder == spec.embedder
+        and stored.content_hash == RecordStore(folder / "records.sqlite").content_hash()
+    ):
         return stored.coverage
     try:
         files, _ = discover(spec, None)

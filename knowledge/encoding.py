@@ -22,8 +22,13 @@ import unicodedata
 from knowledge.document import SkipFile
 
 _BINARY_SNIFF_BYTES = 8192
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 _CJK_CODECS = ("gb18030", "big5")
 _DETECT_BYTES = 64 * 1024  # enough to decide; the whole file is then decoded with the winner
 

@@ -1,8 +1,8 @@
 """The knowledge base as a LangChain or LlamaIndex retriever (each framework imported only when asked for).
 
-    from knowledge.interop import langchain_retriever, llamaindex_retriever
-    docs = langchain_retriever(kb, k=4).invoke("how do I sleep better?")      # list[Document]
-    nodes = llamaindex_retriever(kb, k=4).retrieve("how do I sleep better?")  # list[NodeWithScore]
+from knowledge.interop import langchain_retriever, llamaindex_retriever
+docs = langchain_retriever(kb, k=4).invoke("how do I sleep better?")      # list[Document]
+nodes = llamaindex_retriever(kb, k=4).retrieve("how do I sleep better?")  # list[NodeWithScore]
 """
 
 from __future__ import annotations
@@ -14,9 +14,16 @@ from knowledge.store import Hit, KnowledgeBase
 
 
 def _metadata(hit: Hit) -> dict[str, Any]:
-    return {"chunk_id": hit.chunk_id, "source": hit.source, "title": hit.title, "heading": hit.heading,
-            "position": hit.position, "score": hit.score, "dense_score": hit.dense_score,
-            "bm25_score": hit.bm25_score}
+    return {
+        "chunk_id": hit.chunk_id,
+        "source": hit.source,
+        "title": hit.title,
+        "heading": hit.heading,
+        "position": hit.position,
+        "score": hit.score,
+        "dense_score": hit.dense_score,
+        "bm25_score": hit.bm25_score,
+    }
 
 
 @lru_cache(maxsize=1)
@@ -33,8 +40,10 @@ def _langchain_class() -> type:
         where: dict | None = None
 
         def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list:
-            return [Document(page_content=h.text, metadata=_metadata(h), id=h.chunk_id)
-                    for h in self.kb.search(query, k=self.k, where=self.where)]
+            return [
+                Document(page_content=h.text, metadata=_metadata(h), id=h.chunk_id)
+                for h in self.kb.search(query, k=self.k, where=self.where)
+            ]
 
     return VerticalLangChainRetriever
 
@@ -51,8 +60,10 @@ def _llamaindex_class() -> type:
 
         def _retrieve(self, query_bundle: QueryBundle) -> list:
             hits = self._kb.search(query_bundle.query_str, k=self._k, where=self._where)
-            return [NodeWithScore(node=TextNode(id_=h.chunk_id, text=h.text, metadata=_metadata(h)), score=h.score)
-                    for h in hits]
+            return [
+                NodeWithScore(node=TextNode(id_=h.chunk_id, text=h.text, metadata=_metadata(h)), score=h.score)
+                for h in hits
+            ]
 
     return VerticalLlamaIndexRetriever
 

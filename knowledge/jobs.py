@@ -14,9 +14,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, TextIO
 
 from knowledge.budget import file_budget
 from knowledge.chunking import Chunk
@@ -33,9 +34,17 @@ CHUNKER_VERSION = 2  # 2: one section per record (json/yaml/csv/xlsx), long line
 def chunk_config(spec: DomainSpec) -> str:
     """Everything that changes chunks or vectors: a change re-ingests every file."""
     k = spec.knowledge
-    return json.dumps({"v": CHUNKER_VERSION, "embedder": spec.embedder, "size": k.chunk_size,
-                       "overlap": k.chunk_overlap, "json_field": k.json_field, "csv_column": k.csv_column},
-                      sort_keys=True)
+    return json.dumps(
+        {
+            "v": CHUNKER_VERSION,
+            "embedder": spec.embedder,
+            "size": k.chunk_size,
+            "overlap": k.chunk_overlap,
+            "json_field": k.json_field,
+            "csv_column": k.csv_column,
+        },
+        sort_keys=True,
+    )
 
 
 @dataclass
@@ -61,13 +70,26 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged),
-            "deleted": len(self.deleted), "skipped": self.skipped, "failed": self.failed, "notes": self.notes,
-            "recovered": self.recovered, "chunks_written": self.chunks_written,
-            "chunks_removed": self.chunks_removed, "chunks_total": self.chunks_total,
-            "seconds": round(self.seconds, 3), "cancelled": self.cancelled, "retrieval": self.retrieval,
-            "files": {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                      "deleted": self.deleted},
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "deleted": len(self.deleted),
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "notes": self.notes,
+            "recovered": self.recovered,
+            "chunks_written": self.chunks_written,
+            "chunks_removed": self.chunks_removed,
+            "chunks_total": self.chunks_total,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+            "retrieval": self.retrieval,
+            "files": {
+                "added": self.added,
+                "updated": self.updated,
+                "unchanged": self.unchanged,
+                "deleted": self.deleted,
+            },
         }
 
 
@@ -86,21 +108,25 @@ class _DomainLock:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "ingest.lock"
-        self._fh = None
+        self._fh: TextIO | None = None
 
-    def __enter__(self) -> "_DomainLock":
-        self._fh = open(self.path, "a")
+    def __enter__(self) -> _DomainLock:
+        self._fh = fh = open(self.path, "a")  # held until __exit__
         try:
-            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            self._fh.close()
-            raise IngestError("another ingest is already running for this domain",
-                              hint="wait for it to finish (or cancel it), then run again") from exc
+            fh.close()
+            raise IngestError(
+                "another ingest is already running for this domain",
+                hint="wait for it to finish (or cancel it), then run again",
+            ) from exc
         return self
 
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._fh, fcntl.LOCK_UN)
-        self._fh.close()
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
 
 
 class IngestJob:
@@ -112,8 +138,15 @@ class IngestJob:
         self.report = IngestReport()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
-        self._progress: dict[str, Any] = {"files_done": 0, "files_total": 0, "chunks": 0, "chunks_embedded": 0,
-                                          "embed_rate": 0.0, "current": "", "elapsed_s": 0.0}
+        self._progress: dict[str, Any] = {
+            "files_done": 0,
+            "files_total": 0,
+            "chunks": 0,
+            "chunks_embedded": 0,
+            "embed_rate": 0.0,
+            "current": "",
+            "elapsed_s": 0.0,
+        }
         self._on_progress: Callable[[dict], None] | None = None
         self._started = 0.0
         self._embed_seconds = 0.0
@@ -136,9 +169,15 @@ class IngestJob:
         r = self.report
         with self._lock:
             self._progress.update(values)
-            self._progress.update(added=len(r.added), updated=len(r.updated), unchanged=len(r.unchanged),
-                                  skipped=len(r.skipped), failed=len(r.failed), deleted=len(r.deleted),
-                                  elapsed_s=round(time.perf_counter() - self._started, 2))
+            self._progress.update(
+                added=len(r.added),
+                updated=len(r.updated),
+                unchanged=len(r.unchanged),
+                skipped=len(r.skipped),
+                failed=len(r.failed),
+                deleted=len(r.deleted),
+                elapsed_s=round(time.perf_counter() - self._started, 2),
+            )
             snapshot = {**self._progress, "status": self.status}
         if self._on_progress is not None:
             self._on_progress(snapshot)
@@ -177,8 +216,10 @@ class IngestJob:
         except Exception as exc:
             self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
             self._update()
-            raise IngestError(f"ingest of {self.spec.name!r} failed: {self.error}",
-                              hint="fix the cause and run again: committed files are kept") from exc
+            raise IngestError(
+                f"ingest of {self.spec.name!r} failed: {self.error}",
+                hint="fix the cause and run again: committed files are kept",
+            ) from exc
         self.report.cancelled = self.cancelled
         self.report.seconds = time.perf_counter() - self._started
         self.status = "cancelled" if self.cancelled else "done"
@@ -191,8 +232,13 @@ class IngestJob:
         old = stored_embedders(kb) - {self.spec.embedder}
         if old:
             redo = reset_vectors(kb)
-            self.report.notes.append({"path": "", "note": f"embedder changed ({', '.join(sorted(old))} -> "
-                                      f"{self.spec.embedder}): all {len(redo)} file(s) embedded again"})
+            self.report.notes.append(
+                {
+                    "path": "",
+                    "note": f"embedder changed ({', '.join(sorted(old))} -> "
+                    f"{self.spec.embedder}): all {len(redo)} file(s) embedded again",
+                }
+            )
 
     def _record_retrieval_stats(self, kb: Any) -> None:
         """Put the embedder's [UNK] rate and the confidence calibration in the report, with a warning

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from knowledge import budget
 from knowledge.archives import check_zip, load_epub
@@ -20,8 +20,16 @@ from knowledge.html_text import html_to_text
 from knowledge.structured import load_csv, load_json, load_xlsx, load_yaml
 from vertical.core.spec import KnowledgeSpec
 
-__all__ = ["LOADERS", "LoadedDocument", "SkipFile", "check_size", "decode_text", "is_supported", "load_bytes",
-           "load_file"]
+__all__ = [
+    "LOADERS",
+    "LoadedDocument",
+    "SkipFile",
+    "check_size",
+    "decode_text",
+    "is_supported",
+    "load_bytes",
+    "load_file",
+]
 
 
 def _first_line_title(text: str, fallback: str) -> str:
@@ -36,7 +44,7 @@ def load_txt(data: bytes, path: Path, spec: KnowledgeSpec) -> LoadedDocument:
     text = decode_text(data)
     # Plain-text docs often mark sections with a short ALL-CAPS line between blank lines.
     lines = text.splitlines()
-    out = []
+    out: list[str] = []
     for i, line in enumerate(lines):
         stripped = line.strip()
         blank_around = (i == 0 or not lines[i - 1].strip()) and (i + 1 >= len(lines) or not lines[i + 1].strip())

@@ -35,7 +35,9 @@ class RetrievalStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "version": VERSION, "content_hash": self.content_hash, "embedder": self.embedder,
+            "version": VERSION,
+            "content_hash": self.content_hash,
+            "embedder": self.embedder,
             "coverage": self.coverage.to_dict() if self.coverage else None,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "lexical": {"chunks": self.lexical.chunks, "df": self.lexical.df},
@@ -63,8 +65,9 @@ def load(folder: Path) -> RetrievalStats | None:
     return RetrievalStats(data["content_hash"], data["embedder"], coverage, lexical, calibration)
 
 
-def build(folder: Path, embedder: str, content_hash: str, texts: list[str],
-          top_texts: Callable[[str], list[str]]) -> RetrievalStats:
+def build(
+    folder: Path, embedder: str, content_hash: str, texts: list[str], top_texts: Callable[[str], list[str]]
+) -> RetrievalStats:
     """Measure and calibrate over ``texts`` (the chunks' index texts), save, and return the stats."""
     lexical = LexicalStats.build(texts)
     coverage = measure(embedder, texts) if texts else None

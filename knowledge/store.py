@@ -30,7 +30,7 @@ from knowledge.confidence import (
 )
 from knowledge.coverage import UNK_OK, EmbedderCoverage, text_unk_rate
 from knowledge.fusion import mmr, weighted_rrf
-from knowledge.records import RecordStore
+from knowledge.record_manager import RecordStore
 from knowledge.retrieval_stats import RetrievalStats
 from knowledge.vector_store import ChromaStore, collection_name
 from vertical.core.errors import DocumentNotFoundError, KnowledgeError
@@ -68,9 +68,13 @@ LowConfidence = Confidence  # the old name; ``kb.confidence(hits)`` is the decis
 def _hit(chunk_id: str, document: str, meta: dict | None) -> Hit:
     meta = dict(meta or {})
     return Hit(
-        chunk_id=chunk_id, text=document or "", source=str(meta.get("source", "")),
-        title=str(meta.get("title", "")), heading=str(meta.get("heading", "")),
-        position=int(meta.get("position", 0)), metadata=meta,
+        chunk_id=chunk_id,
+        text=document or "",
+        source=str(meta.get("source", "")),
+        title=str(meta.get("title", "")),
+        heading=str(meta.get("heading", "")),
+        position=int(meta.get("position", 0)),
+        metadata=meta,
     )
 
 
@@ -78,8 +82,9 @@ class KnowledgeBase:
     _instances: dict[tuple, KnowledgeBase] = {}
     _instances_lock = threading.Lock()
 
-    def __init__(self, domain: str, embedder: str, knowledge: KnowledgeSpec, folder: Path,
-                 chroma_url: str | None = None) -> None:
+    def __init__(
+        self, domain: str, embedder: str, knowledge: KnowledgeSpec, folder: Path, chroma_url: str | None = None
+    ) -> None:
         self.domain, self.embedder, self.knowledge, self.folder = domain, embedder, knowledge, folder
         self.records = RecordStore(folder / "records.sqlite")
         self.vectors = ChromaStore(domain, folder / "chroma", chroma_url)
@@ -111,8 +116,13 @@ class KnowledgeBase:
 
     def list_documents(self) -> list[dict]:
         return [
-            {"source": r.source, "title": r.title, "chunks": len(r.chunk_ids), "ingested_at": r.ingested_at,
-             "file_hash": r.file_hash}
+            {
+                "source": r.source,
+                "title": r.title,
+                "chunks": len(r.chunk_ids),
+                "ingested_at": r.ingested_at,
+                "file_hash": r.file_hash,
+            }
             for r in sorted(self.records.files().values(), key=lambda r: r.source)
         ]
 
@@ -125,8 +135,10 @@ class KnowledgeBase:
 
     def all_chunks(self, limit: int | None = None) -> list[Hit]:
         got = self.vectors.get()
-        hits = sorted((_hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])),
-                      key=lambda h: (h.source, h.position))
+        hits = sorted(
+            (_hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])),
+            key=lambda h: (h.source, h.position),
+        )
         return hits[:limit] if limit is not None else hits
 
     # ---- confidence, embedder coverage, effective weights -----------------------------------
@@ -155,8 +167,10 @@ class KnowledgeBase:
         if coverage is None or not coverage.poor:
             return params.dense_weight, None
         weight = params.dense_weight * coverage.dense_factor()
-        return weight, (f"dense weight {params.dense_weight:.2f} -> {weight:.2f}: embedder {self.embedder!r} turns "
-                        f"{coverage.unk_rate:.0%} of the KB's tokens into [UNK] (retrieval.adapt_dense_weight)")
+        return weight, (
+            f"dense weight {params.dense_weight:.2f} -> {weight:.2f}: embedder {self.embedder!r} turns "
+            f"{coverage.unk_rate:.0%} of the KB's tokens into [UNK] (retrieval.adapt_dense_weight)"
+        )
 
     def retrieval_notes(self) -> list[str]:
         """Trace lines about how search runs on this KB (e.g. the dense arm lowered for poor coverage)."""
@@ -187,8 +201,9 @@ class KnowledgeBase:
             return [texts[i] for i in ids if i in texts]
 
         texts = {h.chunk_id: index_text(h.title, h.heading, h.text) for h in hits}
-        self._stats = retrieval_stats.build(self.folder, self.embedder, self.content_hash(), list(texts.values()),
-                                            top_texts)
+        self._stats = retrieval_stats.build(
+            self.folder, self.embedder, self.content_hash(), list(texts.values()), top_texts
+        )
         return self._stats
 
     # ---- search -----------------------------------------------------------------------------
@@ -213,13 +228,15 @@ class KnowledgeBase:
         qvec = embed_query(self.embedder, query) if use_dense or params.mmr else None
         empty: dict[str, list] = {"ids": [], "distances": [], "documents": [], "metadatas": []}
         try:
-            dense = self.vectors.query(qvec, n, where=where, embeddings=params.mmr) if use_dense else empty
+            dense = self.vectors.query(qvec, n, where=where, embeddings=params.mmr) if qvec is not None and use_dense else empty
             allowed = set(self.vectors.ids(where=where)) if where else None
         except KnowledgeError:
             raise
         except Exception as exc:  # chroma rejects malformed filters with its own error types
-            raise KnowledgeError(f"search failed for filter {where!r}: {exc}",
-                                 hint="use Chroma where syntax, e.g. {'source': 'sleep-hygiene.md'}") from exc
+            raise KnowledgeError(
+                f"search failed for filter {where!r}: {exc}",
+                hint="use Chroma where syntax, e.g. {'source': 'sleep-hygiene.md'}",
+            ) from exc
         sparse = self._bm25_search(query, n, allowed)
         fused = weighted_rrf(
             {"dense": dense["ids"], "bm25": [i for i, _ in sparse]},

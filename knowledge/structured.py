@@ -74,8 +74,9 @@ def _heading(record: Any) -> str:
     return ""
 
 
-def records_document(records: list[Any], path: Path, spec: KnowledgeSpec, notes: list[str],
-                     what: str = "record") -> LoadedDocument:
+def records_document(
+    records: list[Any], path: Path, spec: KnowledgeSpec, notes: list[str], what: str = "record"
+) -> LoadedDocument:
     """Sections from parsed records, using ``json_field`` when the records carry it (or it was set)."""
     field_set = "json_field" in spec.model_fields_set
     uses_field = field_set or any(isinstance(r, dict) and isinstance(r.get(spec.json_field), str) for r in records)
@@ -97,8 +98,9 @@ def records_document(records: list[Any], path: Path, spec: KnowledgeSpec, notes:
         raise SkipFile(f"no {what} has any text")
     if uses_field and missing:
         notes.append(f"{missing} {what}(s) without text in field {spec.json_field!r}")
-    return LoadedDocument("\n\n".join(t for _, t in sections), path.stem, markdown=False, notes=notes,
-                          sections=sections)
+    return LoadedDocument(
+        "\n\n".join(t for _, t in sections), path.stem, markdown=False, notes=notes, sections=sections
+    )
 
 
 def _as_records(obj: Any) -> list[Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.chunking import Chunk
-from knowledge.records import FileRecord, now_iso
+from knowledge.record_manager import FileRecord, now_iso
 from knowledge.store import KnowledgeBase
 
 
@@ -27,8 +27,14 @@ class FileChange:
 
 
 def _metadata(chunk: Chunk, ingested_at: str) -> dict:
-    return {"source": chunk.source, "title": chunk.title, "heading": chunk.heading,
-            "position": chunk.position, "hash": chunk.hash, "ingested_at": ingested_at}
+    return {
+        "source": chunk.source,
+        "title": chunk.title,
+        "heading": chunk.heading,
+        "position": chunk.position,
+        "hash": chunk.hash,
+        "ingested_at": ingested_at,
+    }
 
 
 def new_chunks(kb: KnowledgeBase, source: str, chunks: list[Chunk]) -> list[Chunk]:
@@ -86,12 +92,20 @@ def commit_files(kb: KnowledgeBase, updates: list[FileUpdate], embeddings: dict[
     kb.records.mark_pending([u.source for u in updates])
     unique = list({c.id: c for c in to_write}.values())  # Chroma rejects an id twice in one upsert
     if unique:
-        kb.vectors.upsert([c.id for c in unique], np.stack([vectors[c.id] for c in unique]),
-                          [c.text for c in unique], [_metadata(c, ingested_at) for c in unique])
+        kb.vectors.upsert(
+            [c.id for c in unique],
+            np.stack([vectors[c.id] for c in unique]),
+            [c.text for c in unique],
+            [_metadata(c, ingested_at) for c in unique],
+        )
     if stale:
         kb.vectors.delete(sorted(set(stale)))
-    kb.records.commit_files([FileRecord(u.source, u.origin, u.file_hash, u.config, u.title,
-                                        tuple(c.id for c in u.chunks), ingested_at) for u in updates])
+    kb.records.commit_files(
+        [
+            FileRecord(u.source, u.origin, u.file_hash, u.config, u.title, tuple(c.id for c in u.chunks), ingested_at)
+            for u in updates
+        ]
+    )
     return changes
 
 

@@ -67,7 +67,8 @@ class ChromaStore:
                 raise KnowledgeError(
                     f"cannot open the Chroma collection for domain {self.domain!r} at {where}: {exc}",
                     hint="check VERTICAL_CHROMA_URL / that the Chroma server is running"
-                    if self.url else "delete the domain's chroma/ folder and re-run `vertical ingest`",
+                    if self.url
+                    else "delete the domain's chroma/ folder and re-run `vertical ingest`",
                 ) from exc
         return self._collection
 
@@ -79,8 +80,10 @@ class ChromaStore:
         for start in range(0, len(ids), _WRITE_BATCH):
             end = start + _WRITE_BATCH
             self.collection.upsert(
-                ids=ids[start:end], embeddings=embeddings[start:end],
-                documents=documents[start:end], metadatas=metadatas[start:end],
+                ids=ids[start:end],
+                embeddings=embeddings[start:end],
+                documents=documents[start:end],
+                metadatas=metadatas[start:end],
             )
 
     def delete(self, ids: list[str]) -> None:
@@ -92,8 +95,13 @@ class ChromaStore:
             return []
         return list(self.collection.get(where=where, include=[])["ids"])
 
-    def get(self, ids: list[str] | None = None, where: dict | None = None, limit: int | None = None,
-            embeddings: bool = False) -> dict:
+    def get(
+        self,
+        ids: list[str] | None = None,
+        where: dict | None = None,
+        limit: int | None = None,
+        embeddings: bool = False,
+    ) -> dict:
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         if not self.exists():
             return {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
@@ -105,8 +113,11 @@ class ChromaStore:
             return {"ids": [], "documents": [], "metadatas": [], "distances": [], "embeddings": []}
         include = ["documents", "metadatas", "distances"] + (["embeddings"] if embeddings else [])
         result = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=include)
-        return {key: (value[0] if value is not None else []) for key, value in result.items()
-                if key in ("ids", "documents", "metadatas", "distances", "embeddings")}
+        return {
+            key: (value[0] if value is not None else [])
+            for key, value in result.items()
+            if key in ("ids", "documents", "metadatas", "distances", "embeddings")
+        }
 
     def drop(self) -> None:
         """Delete the whole collection (vectors of another embedder: other dimensions, other space)."""

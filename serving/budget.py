@@ -28,16 +28,18 @@ SUMMARY_TOKENS = 96  # reserved for a summary of the dropped turns (the summariz
 # The framework's own prompt text, per conversation language (detect_language); English for the rest.
 WRAPPERS: dict[str, dict[str, str]] = {
     "en": {
-        "sources": "Sources:", "question": "Question:",
+        "sources": "Sources:",
+        "question": "Question:",
         "instruction": "Answer briefly and cite sources like [1].",
         "earlier": "(Earlier conversation: {n} older messages omitted to fit the context.)",
         "summary": "(Summary of the {n} earlier messages, omitted to fit the context: {summary})",
         "ack": "Understood.",
         "summarize": "Summarize this earlier part of a conversation in two or three sentences. Keep what the user "
-                     "said about themselves and what was agreed.\n\n{conversation}",
+        "said about themselves and what was agreed.\n\n{conversation}",
     },
     "zh": {
-        "sources": "资料：", "question": "问题：",
+        "sources": "资料：",
+        "question": "问题：",
         "instruction": "请简要回答，并像 [1] 这样注明出处。",
         "earlier": "（之前的对话：为适应上下文长度，省略了较早的 {n} 条消息。）",
         "summary": "（为适应上下文长度，省略了较早的 {n} 条消息，摘要如下：{summary}）",
@@ -82,8 +84,16 @@ def format_user_message(question: str, chunks: Sequence[str], lang: str = "en") 
     return f"{w['sources']}\n{sources}\n\n{w['question']} {question}\n{w['instruction']}"
 
 
-def _assemble(system: str, history: Messages, dropped: int, question: str, chunks: Sequence[str],
-              note: bool = True, lang: str = "en", summary: str = "") -> Messages:
+def _assemble(
+    system: str,
+    history: Messages,
+    dropped: int,
+    question: str,
+    chunks: Sequence[str],
+    note: bool = True,
+    lang: str = "en",
+    summary: str = "",
+) -> Messages:
     w = WRAPPERS.get(lang, WRAPPERS["en"])
     messages: Messages = [{"role": "system", "content": system}] if system else []
     if dropped and note:
@@ -189,5 +199,6 @@ def _summary(summarize: Summarize, dropped: Messages, tokenizer: Any) -> str:
     except VerticalError:
         return ""
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    return tokenizer.decode(ids[:SUMMARY_TOKENS], skip_special_tokens=True).strip() if len(ids) > SUMMARY_TOKENS \
-        else text
+    return (
+        tokenizer.decode(ids[:SUMMARY_TOKENS], skip_special_tokens=True).strip() if len(ids) > SUMMARY_TOKENS else text
+    )

@@ -41,8 +41,13 @@ def cited_numbers(answer: str, n_sources: int) -> tuple[list[int], list[int]]:
     return seen, bad
 
 
-def grounding(answer: str, sources: Sequence[str], cited: Sequence[int]) -> tuple[float, str]:
-    """Share of the answer's content words found in the cited chunks (all chunks if none cited)."""
+def grounding(
+    answer: str, sources: Sequence[str], cited: Sequence[int], minimum: float = GROUNDED_MIN
+) -> tuple[float, str]:
+    """Share of the answer's content words found in the cited chunks (all chunks if none cited).
+
+    ``minimum`` is the domain's ``serving.min_grounding`` when the answer policy asks, so the trace's
+    ok/LOW says what the policy decided."""
     answer_words = content_words(answer)
     if not answer_words or not sources:
         return 0.0, "grounding: nothing to check"
@@ -52,7 +57,7 @@ def grounding(answer: str, sources: Sequence[str], cited: Sequence[int]) -> tupl
         pool |= content_words(sources[n - 1])
     score = len(answer_words & pool) / len(answer_words)
     which = f"cited sources {list(cited)}" if cited else "all retrieved sources (no citations in answer)"
-    flag = "ok" if score >= GROUNDED_MIN else "LOW: answer may not be supported by its sources"
+    flag = "ok" if score >= minimum else f"LOW (< {minimum:.2f}): answer may not be supported by its sources"
     return score, f"grounding: {score:.2f} of answer words appear in {which} ({flag})"
 
 
@@ -62,7 +67,7 @@ def _with_citation(sentence: str, n: int) -> str:
     tail = _SENTENCE_TAIL.search(stripped)
     body, end = (stripped[: tail.start()], tail.group()) if tail else (stripped, "")
     space = "" if _CJK_END.search(body) else " "
-    return f"{body}{space}[{n}]{end}{sentence[len(stripped):]}"
+    return f"{body}{space}[{n}]{end}{sentence[len(stripped) :]}"
 
 
 def _join(parts: Sequence[str]) -> str:

@@ -17,19 +17,20 @@ def serve(
     import uvicorn
     from rich.console import Console
 
-    from vertical.core.errors import ServingError
-
     from serving.api import create_app
     from serving.api.auth import LOOPBACK
     from serving.api.config import ServeSettings
     from serving.engines import ENGINES
+    from vertical.core.errors import ServingError
 
     if engine and engine not in ENGINES:
         raise ServingError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(ENGINES)}")
     settings = ServeSettings(host=host, **({"engine": engine} if engine else {}))
     if host not in LOOPBACK and not settings.keys():
-        raise ServingError(f"refusing to serve on {host} without API keys",
-                           hint="set VERTICAL_API_KEYS='key=domain' (or '*' for all domains), or use 127.0.0.1")
+        raise ServingError(
+            f"refusing to serve on {host} without API keys",
+            hint="set VERTICAL_API_KEYS='key=domain' (or '*' for all domains), or use 127.0.0.1",
+        )
     if host not in LOOPBACK:  # a public crisis reply must carry real phone numbers, never {{…}}
         from vertical.core.safety import require_filled_placeholders
         from vertical.core.spec import load_domain

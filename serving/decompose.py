@@ -33,8 +33,10 @@ def parse_subquestions(text: str, min_items: int = 2, max_items: int = 4) -> lis
 
 def decompose(engine: Engine, question: str, adapter: str | None = None) -> tuple[list[str], str]:
     """(questions to retrieve for, trace line). The original question always comes first."""
-    reply = engine.generate([{"role": "user", "content": PROMPT.format(question=question)}],
-                            GenerationParams(max_new_tokens=96, adapter=adapter))
+    reply = engine.generate(
+        [{"role": "user", "content": PROMPT.format(question=question)}],
+        GenerationParams(max_new_tokens=96, adapter=adapter),
+    )
     subs = parse_subquestions(reply.text)
     if subs is None:
         return [question], "decompose: model output was not a numbered list; using the whole question"

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from serving.engines.base import Engine
 from vertical.core.manifest import Manifest, try_load_manifest
 from vertical.core.spec import DomainSpec, load_domain
-
-from serving.engines.base import Engine
 
 
 @dataclass
@@ -35,8 +34,9 @@ class DomainRuntime:
 
     @property
     def system_prompt(self) -> str:
-        return (self.manifest.system_prompt if self.manifest and self.manifest.system_prompt
-                else self.spec.system_prompt).strip()
+        return (
+            self.manifest.system_prompt if self.manifest and self.manifest.system_prompt else self.spec.system_prompt
+        ).strip()
 
     @property
     def few_shot(self) -> list[dict[str, str]]:
@@ -98,10 +98,14 @@ def adapter_for(spec: DomainSpec, manifest: Manifest | None) -> tuple[str, str] 
 
 def describe(spec: DomainSpec, manifest: Manifest | None, rag: bool) -> list[str]:
     if manifest is not None:
-        return [f"manifest: strategy {manifest.strategy}, built {manifest.created_at}"
-                + (f", adapter {manifest.adapter_path}" if manifest.adapter_path else "")]
-    return [f"no build manifest for {spec.name}: serving from domain.yaml"
-            + (" with RAG over the existing knowledge base" if rag else " without retrieval (knowledge base empty)")]
+        return [
+            f"manifest: strategy {manifest.strategy}, built {manifest.created_at}"
+            + (f", adapter {manifest.adapter_path}" if manifest.adapter_path else "")
+        ]
+    return [
+        f"no build manifest for {spec.name}: serving from domain.yaml"
+        + (" with RAG over the existing knowledge base" if rag else " without retrieval (knowledge base empty)")
+    ]
 
 
 def load_runtime(folder: Path | str, engine: Engine, adapter: str | None = None) -> DomainRuntime:

@@ -39,9 +39,10 @@ def answer_question(domain: str | Path, question: str, k: int | None = None, bas
     spec = load_domain(domain)
     req = AnswerRequest.ask(question, k=k, use_adapter=not base)
     if not base and try_load_manifest(spec.name) is None and assess(req.messages, spec).action != "fixed_response":
-        raise NotBuiltError(f"domain {spec.name!r} is not built: run `vertical build {domain}` first",
-                            hint="or pass --base to answer from the base model (with the knowledge base if it "
-                                 "holds documents)")
+        raise NotBuiltError(
+            f"domain {spec.name!r} is not built: run `vertical build {domain}` first",
+            hint="or pass --base to answer from the base model (with the knowledge base if it holds documents)",
+        )
     result = answer(default_runtime(Path(domain)), req)
     sources = [Source(s["source"], s.get("heading", ""), s["text"]) for s in result.sources]
     return QuickAnswer(result.answer, sources, "\n".join(result.trace), result.path, result.grounding)

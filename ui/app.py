@@ -15,10 +15,12 @@ from vertical.core.settings import get_settings
 PAGES = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="vertical assistant", page_icon=":material/chat:", layout="wide")
-page = st.navigation([
-    st.Page(PAGES / "chat.py", title="Chat", icon=":material/chat:", default=True),
-    st.Page(PAGES / "knowledge.py", title="Knowledge", icon=":material/library_books:"),
-    st.Page(PAGES / "build.py", title="Build & eval", icon=":material/build:"),
-])
+page = st.navigation(
+    [
+        st.Page(PAGES / "chat.py", title="Chat", icon=":material/chat:", default=True),
+        st.Page(PAGES / "knowledge.py", title="Knowledge", icon=":material/library_books:"),
+        st.Page(PAGES / "build.py", title="Build & eval", icon=":material/build:"),
+    ]
+)
 st.sidebar.caption(f"API: {get_settings().api_url}")
 page.run()

@@ -1,6 +1,7 @@
 """Turn eval reports and trainer logs from the API into flat tables the pages can chart.
 
-Accepted shapes: an eval report as ``vertical.strategy.evaluation`` writes it (``{"strategy", "scores": {metric: value}}``),
+Accepted shapes: an eval report as ``vertical.strategy.evaluation`` writes it
+(``{"strategy", "scores": {metric: value}}``),
 optionally with the auto build's ``candidates`` (``[{"strategy", "composite", "scores": {...}}]``), or any
 ``{strategy: {metric: value}}`` table. A training log is finetune's ``log.json`` (``loss_curve`` or
 ``log_history``).
@@ -52,8 +53,12 @@ def loss_points(log: dict) -> list[dict]:
     (``{"train": [[step, loss]], "eval": [[step, loss]]}``) or else the Trainer's ``log_history``."""
     curve = log.get("loss_curve")
     if isinstance(curve, dict) and (curve.get("train") or curve.get("eval")):
-        points = [{"step": p[0], name: p[1]} for key, name in (("train", "loss"), ("eval", "eval_loss"))
-                  for p in curve.get(key) or [] if len(p) == 2 and _is_number(p[0]) and _is_number(p[1])]
+        points = [
+            {"step": p[0], name: p[1]}
+            for key, name in (("train", "loss"), ("eval", "eval_loss"))
+            for p in curve.get(key) or []
+            if len(p) == 2 and _is_number(p[0]) and _is_number(p[1])
+        ]
         return sorted(points, key=lambda p: p["step"])
     points = []
     for entry in log.get("log_history") or []:

@@ -26,8 +26,9 @@ def ui(
     url = (api_url or get_settings().api_url).rstrip("/")
     api_proc = ensure_api(url, domains or [], wait_s=wait, console=console)
     cmd = streamlit_command(port)
-    console.print(f"[green]UI[/] http://127.0.0.1:{port}  (API {url}) — Ctrl+C stops "
-                  + ("both" if api_proc else "the UI"))
+    console.print(
+        f"[green]UI[/] http://127.0.0.1:{port}  (API {url}) — Ctrl+C stops " + ("both" if api_proc else "the UI")
+    )
     try:
         subprocess.run(cmd, env={**os.environ, "VERTICAL_API_URL": url}, check=False)
     except KeyboardInterrupt:

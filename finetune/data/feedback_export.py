@@ -80,8 +80,16 @@ def preference_records(rows: list[Feedback], system: str | None) -> list[dict]:
         if chosen.strip() == rejected.strip() or key in seen:
             return
         seen.add(key)
-        out.append(_with_system({"conversations": turns, "chosen": {"from": "gpt", "value": chosen},
-                                 "rejected": {"from": "gpt", "value": rejected}}, sys_prompt))
+        out.append(
+            _with_system(
+                {
+                    "conversations": turns,
+                    "chosen": {"from": "gpt", "value": chosen},
+                    "rejected": {"from": "gpt", "value": rejected},
+                },
+                sys_prompt,
+            )
+        )
 
     for row in rows:
         if row.correction:
@@ -102,8 +110,13 @@ def _jsonl(records: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-def export_feedback(domain: str, out_dir: Path, store: FeedbackStore | None = None,
-                    include_liked: bool = False, system: str | None = None) -> ExportSummary:
+def export_feedback(
+    domain: str,
+    out_dir: Path,
+    store: FeedbackStore | None = None,
+    include_liked: bool = False,
+    system: str | None = None,
+) -> ExportSummary:
     """Write ``feedback_sft.jsonl``, ``feedback_preference.jsonl`` and ``dataset_info.json`` into out_dir."""
     store = store or FeedbackStore()
     rows = store.list(domain)
@@ -112,14 +125,22 @@ def export_feedback(domain: str, out_dir: Path, store: FeedbackStore | None = No
     pref = preference_records(rows, system)
     summary.sft, summary.preference = len(sft), len(pref)
     out_dir = Path(out_dir)
-    summary.files = [atomic_write_text(out_dir / SFT_FILE, _jsonl(sft)),
-                     atomic_write_text(out_dir / PREF_FILE, _jsonl(pref))]
+    summary.files = [
+        atomic_write_text(out_dir / SFT_FILE, _jsonl(sft)),
+        atomic_write_text(out_dir / PREF_FILE, _jsonl(pref)),
+    ]
     info = {
-        f"{domain}_feedback_sft": {"file_name": SFT_FILE, "formatting": "sharegpt",
-                                   "columns": {"messages": "conversations", "system": "system"}},
-        f"{domain}_feedback_preference": {"file_name": PREF_FILE, "formatting": "sharegpt", "ranking": True,
-                                          "columns": {"messages": "conversations", "chosen": "chosen",
-                                                      "rejected": "rejected", "system": "system"}},
+        f"{domain}_feedback_sft": {
+            "file_name": SFT_FILE,
+            "formatting": "sharegpt",
+            "columns": {"messages": "conversations", "system": "system"},
+        },
+        f"{domain}_feedback_preference": {
+            "file_name": PREF_FILE,
+            "formatting": "sharegpt",
+            "ranking": True,
+            "columns": {"messages": "conversations", "chosen": "chosen", "rejected": "rejected", "system": "system"},
+        },
     }
     summary.files.append(atomic_write_json(out_dir / "dataset_info.json", info))
     return summary

@@ -23,8 +23,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from finetune.data.file_records import iter_records
 from finetune.data.problems import Problem, raise_if_strict
-from finetune.data.records import iter_records
 from finetune.data.types import ROLES, Conversation, Turn
 from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_text
@@ -32,14 +32,25 @@ from vertical.core.fsutil import atomic_write_text
 FORMATS = ("alpaca", "sharegpt", "openai", "text")
 
 DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
-    "alpaca": {"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"},
+    "alpaca": {
+        "prompt": "instruction",
+        "query": "input",
+        "response": "output",
+        "system": "system",
+        "history": "history",
+    },
     "sharegpt": {"messages": "conversations", "system": "system"},
     "openai": {"messages": "messages"},
     "text": {"text": "text"},
 }
 DEFAULT_TAGS = {
-    "role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
-    "system_tag": "system", "observation_tag": "observation", "function_tag": "function_call",
+    "role_tag": "from",
+    "content_tag": "value",
+    "user_tag": "human",
+    "assistant_tag": "gpt",
+    "system_tag": "system",
+    "observation_tag": "observation",
+    "function_tag": "function_call",
 }
 
 
@@ -97,8 +108,10 @@ def parse_alpaca(record: dict, columns: dict[str, str]) -> list[Turn]:
 
 def _sharegpt_role(tag: str, tags: dict[str, str]) -> tuple[str, bool]:
     table = {
-        tags["user_tag"]: ("user", False), tags["assistant_tag"]: ("assistant", False),
-        tags["system_tag"]: ("system", False), tags["observation_tag"]: ("tool", False),
+        tags["user_tag"]: ("user", False),
+        tags["assistant_tag"]: ("assistant", False),
+        tags["system_tag"]: ("system", False),
+        tags["observation_tag"]: ("tool", False),
         tags["function_tag"]: ("assistant", True),
     }
     if tag in table:
@@ -208,8 +221,12 @@ def read_file(
             problems.append(Problem(source, exc.reason, exc.detail))
             continue
         rid = record.get("id") if isinstance(record.get("id"), (str, int)) else None
-        conv = Conversation(turns, id=str(rid) if rid is not None else f"{name}:{source.rsplit(':', 1)[-1]}",
-                            source=source, meta={"dataset": name, **({"text": True} if is_text else {})})
+        conv = Conversation(
+            turns,
+            id=str(rid) if rid is not None else f"{name}:{source.rsplit(':', 1)[-1]}",
+            source=source,
+            meta={"dataset": name, **({"text": True} if is_text else {})},
+        )
         reason = validate(conv, text=is_text)
         if reason:
             problems.append(Problem(source, reason))
@@ -235,7 +252,9 @@ def read_dataset(spec: Any, dataset_spec: Any) -> tuple[list[Conversation], list
 # ---------------------------------------------------------------- writing
 
 
-def to_record(conv: Conversation, fmt: str, columns: dict[str, str] | None = None, tags: dict[str, str] | None = None) -> dict:
+def to_record(
+    conv: Conversation, fmt: str, columns: dict[str, str] | None = None, tags: dict[str, str] | None = None
+) -> dict:
     cols, tgs = _columns(fmt, columns), _tags(tags)
     head = {"id": conv.id} if conv.id else {}
     if fmt == "text":
@@ -249,11 +268,22 @@ def to_record(conv: Conversation, fmt: str, columns: dict[str, str] | None = Non
                 msgs.append({"role": t.role, "content": t.content})
         return {**head, cols["messages"]: msgs}
     if fmt == "sharegpt":
-        role_tag = {"user": tgs["user_tag"], "assistant": tgs["assistant_tag"], "system": tgs["system_tag"], "tool": tgs["observation_tag"]}
-        return {**head, cols["messages"]: [
-            {tgs["role_tag"]: tgs["function_tag"] if t.tool_call else role_tag[t.role], tgs["content_tag"]: t.content}
-            for t in conv.turns
-        ]}
+        role_tag = {
+            "user": tgs["user_tag"],
+            "assistant": tgs["assistant_tag"],
+            "system": tgs["system_tag"],
+            "tool": tgs["observation_tag"],
+        }
+        return {
+            **head,
+            cols["messages"]: [
+                {
+                    tgs["role_tag"]: tgs["function_tag"] if t.tool_call else role_tag[t.role],
+                    tgs["content_tag"]: t.content,
+                }
+                for t in conv.turns
+            ],
+        }
     return {**head, **_alpaca_record(conv, cols)}
 
 
@@ -281,8 +311,11 @@ def _alpaca_record(conv: Conversation, cols: dict[str, str]) -> dict:
 
 
 def write_dataset(
-    conversations: list[Conversation], path: Path, fmt: str,
-    columns: dict[str, str] | None = None, tags: dict[str, str] | None = None,
+    conversations: list[Conversation],
+    path: Path,
+    fmt: str,
+    columns: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Path:
     """Write conversations as JSON Lines in ``fmt`` (atomically: readers never see half a file)."""
     if fmt not in FORMATS:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import vertical
+from finetune.data.file_records import sniff_format
 from finetune.data.formats import read_file, write_dataset
-from finetune.data.records import sniff_format
 from finetune.data.report import DataReport
 from finetune.data.types import Conversation, Turn
 from vertical.core.errors import DataFormatError
@@ -34,7 +34,9 @@ def read_prompts(path: Path = PROMPTS_FILE) -> list[dict[str, str]]:
             record = json.loads(line)
             prompts.append({"id": str(record.get("id", lineno)), "prompt": str(record["prompt"])})
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise DataFormatError(f"{path}:{lineno}: bad prompt record ({exc})", hint="one {\"id\", \"prompt\"} object per line") from exc
+            raise DataFormatError(
+                f"{path}:{lineno}: bad prompt record ({exc})", hint='one {"id", "prompt"} object per line'
+            ) from exc
     return prompts
 
 
@@ -44,8 +46,14 @@ def replay_cache_path(cache_dir: Path, model_name: str, prompts: list[dict], max
 
 
 def self_replay(
-    model_name: str, cache_dir: Path, prompts_file: Path = PROMPTS_FILE, limit: int | None = None,
-    max_new_tokens: int = 160, batch_size: int = 8, report: DataReport | None = None, on_progress: Progress | None = None,
+    model_name: str,
+    cache_dir: Path,
+    prompts_file: Path = PROMPTS_FILE,
+    limit: int | None = None,
+    max_new_tokens: int = 160,
+    batch_size: int = 8,
+    report: DataReport | None = None,
+    on_progress: Progress | None = None,
 ) -> list[Conversation]:
     """The base model's answers to the general prompts (cached: generated once per model+prompts)."""
     from vertical.core.generate import chat_generate
@@ -63,11 +71,17 @@ def self_replay(
             on_progress("self-replay (general answers)", 0, len(prompts))
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
-            answers = chat_generate(model_name, [[{"role": "user", "content": p["prompt"]}] for p in batch],
-                                    max_new_tokens=max_new_tokens, batch_size=batch_size)
+            answers = chat_generate(
+                model_name,
+                [[{"role": "user", "content": p["prompt"]}] for p in batch],
+                max_new_tokens=max_new_tokens,
+                batch_size=batch_size,
+            )
             for p, answer in zip(batch, answers):
                 if answer.strip():
-                    convs.append(Conversation([Turn("user", p["prompt"]), Turn("assistant", answer)], id=f"replay-{p['id']}"))
+                    convs.append(
+                        Conversation([Turn("user", p["prompt"]), Turn("assistant", answer)], id=f"replay-{p['id']}")
+                    )
                 else:
                     report.drop("self-replay answer empty")
             if on_progress:
@@ -79,8 +93,9 @@ def self_replay(
     return convs
 
 
-def load_general(spec: Any, report: DataReport | None = None, limit: int | None = None,
-                 on_progress: Progress | None = None) -> list[Conversation]:
+def load_general(
+    spec: Any, report: DataReport | None = None, limit: int | None = None, on_progress: Progress | None = None
+) -> list[Conversation]:
     """General conversations for SFT mixing, per ``spec.data.general``."""
     report = report or DataReport()
     source = spec.data.general

@@ -18,8 +18,13 @@ from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_json
 
 OPENAI_AS_SHAREGPT_TAGS = {
-    "role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
-    "system_tag": "system", "observation_tag": "tool", "function_tag": "function_call",
+    "role_tag": "role",
+    "content_tag": "content",
+    "user_tag": "user",
+    "assistant_tag": "assistant",
+    "system_tag": "system",
+    "observation_tag": "tool",
+    "function_tag": "function_call",
 }
 
 
@@ -49,16 +54,27 @@ def import_dataset_info(path: Path) -> list[dict]:
             fmt, columns = "text", {"text": columns["prompt"]}
         if fmt not in ("alpaca", "sharegpt", "openai", "text"):
             raise DataFormatError(f"{path}: dataset {name!r} has formatting {fmt!r}", hint="use alpaca or sharegpt")
-        out.append({"name": name, "file": (path.parent / entry["file_name"]).resolve(), "format": fmt,
-                    "columns": columns, "tags": tags})
+        out.append(
+            {
+                "name": name,
+                "file": (path.parent / entry["file_name"]).resolve(),
+                "format": fmt,
+                "columns": columns,
+                "tags": tags,
+            }
+        )
     return out
 
 
 def dataset_info_entry(name: str, file_name: str, fmt: str, columns: dict[str, str], tags: dict[str, str]) -> dict:
     """One LLaMA-Factory entry for a file written in ``fmt`` with our column/tag names."""
     if fmt == "openai":
-        return {"file_name": file_name, "formatting": "sharegpt",
-                "columns": {"messages": columns.get("messages", "messages")}, "tags": OPENAI_AS_SHAREGPT_TAGS}
+        return {
+            "file_name": file_name,
+            "formatting": "sharegpt",
+            "columns": {"messages": columns.get("messages", "messages")},
+            "tags": OPENAI_AS_SHAREGPT_TAGS,
+        }
     if fmt == "text":
         return {"file_name": file_name, "columns": {"prompt": columns.get("text", "text")}}
     entry: dict = {"file_name": file_name, "formatting": fmt}

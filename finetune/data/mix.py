@@ -38,8 +38,11 @@ def mix_sft(domain: list[T], general: list[T], ratio: float, seed: int = 42) -> 
     mixed = list(domain) + picked
     rng.shuffle(mixed)
     stats = {
-        "domain": len(domain), "general": len(picked), "general_pool": len(general),
-        "general_repeated": max(0, len(picked) - len(general)), "target_ratio": ratio,
+        "domain": len(domain),
+        "general": len(picked),
+        "general_pool": len(general),
+        "general_repeated": max(0, len(picked) - len(general)),
+        "target_ratio": ratio,
         "ratio": round(len(picked) / len(domain), 4) if domain else 0.0,
     }
     return mixed, stats
@@ -60,8 +63,9 @@ def guard_cpt_share(domain_tokens: int, general_tokens: int, max_share: float, f
     return share
 
 
-def mix_cpt(domain_blocks: list[T], general_blocks: list[T], max_share: float, force: bool = False,
-            seed: int = 42) -> tuple[list[T], dict[str, Any]]:
+def mix_cpt(
+    domain_blocks: list[T], general_blocks: list[T], max_share: float, force: bool = False, seed: int = 42
+) -> tuple[list[T], dict[str, Any]]:
     """Blocks are equal-length, so shares in blocks are shares in tokens. Uses just enough general
     blocks to bring the domain share down to ``max_share``; refuses (DataPolicyError) if there are
     too few, unless ``force``."""
@@ -73,5 +77,11 @@ def mix_cpt(domain_blocks: list[T], general_blocks: list[T], max_share: float, f
     share = guard_cpt_share(n_dom * block, len(general) * block, max_share, force)
     mixed = list(domain_blocks) + general
     rng.shuffle(mixed)
-    return mixed, {"domain_blocks": n_dom, "general_blocks": len(general), "general_available": len(general_blocks),
-                   "domain_share": round(share, 4), "max_domain_share": max_share, "forced": bool(force and share > max_share)}
+    return mixed, {
+        "domain_blocks": n_dom,
+        "general_blocks": len(general),
+        "general_available": len(general_blocks),
+        "domain_share": round(share, 4),
+        "max_domain_share": max_share,
+        "forced": bool(force and share > max_share),
+    }

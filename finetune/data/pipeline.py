@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.data.clean import CleanOptions, clean_conversations, tokenizer_counter
-from finetune.data.cpt import load_domain_texts, pack_texts, require_blocks
+from finetune.data.corpus import load_domain_texts, pack_texts, require_blocks
 from finetune.data.formats import read_dataset
 from finetune.data.general import general_texts, load_general
 from finetune.data.mix import apply_weight, mix_cpt, mix_sft
@@ -77,11 +77,21 @@ def data_files(spec: Any) -> list[dict[str, Any]]:
     files = []
     for ds in spec.data.datasets:
         path = spec.path(ds.file)
-        files.append({"name": ds.name, "file": str(ds.file), "format": ds.format, "split": ds.split,
-                      "weight": ds.weight, "sha256": sha256_file(path) if path.is_file() else None})
+        files.append(
+            {
+                "name": ds.name,
+                "file": str(ds.file),
+                "format": ds.format,
+                "split": ds.split,
+                "weight": ds.weight,
+                "sha256": sha256_file(path) if path.is_file() else None,
+            }
+        )
     if str(spec.data.general) not in ("self-replay", "none"):
         path = spec.path(spec.data.general)
-        files.append({"name": "general", "file": str(spec.data.general), "sha256": sha256_file(path) if path.is_file() else None})
+        files.append(
+            {"name": "general", "file": str(spec.data.general), "sha256": sha256_file(path) if path.is_file() else None}
+        )
     return files
 
 
@@ -96,8 +106,9 @@ def output_hash(*series: list) -> str:
 
 
 def clean_options(spec: Any) -> CleanOptions:
-    return CleanOptions(dedupe_threshold=spec.data.dedupe_threshold, scrub_pii=spec.data.scrub_pii,
-                        pii_types=tuple(spec.data.pii_types))
+    return CleanOptions(
+        dedupe_threshold=spec.data.dedupe_threshold, scrub_pii=spec.data.scrub_pii, pii_types=tuple(spec.data.pii_types)
+    )
 
 
 def read_domain(spec: Any, report: DataReport) -> list[Conversation]:
@@ -137,8 +148,14 @@ def hold_out(convs: list[Conversation], fraction: float, seed: int) -> tuple[lis
     return [c for i, c in enumerate(train) if i not in held], [c for i, c in enumerate(train) if i in held]
 
 
-def to_windows(convs: list[Conversation], tokenizer: Any, max_length: int, report: DataReport,
-               on_progress: Progress | None = None, stage: str = "split") -> list[Window]:
+def to_windows(
+    convs: list[Conversation],
+    tokenizer: Any,
+    max_length: int,
+    report: DataReport,
+    on_progress: Progress | None = None,
+    stage: str = "split",
+) -> list[Window]:
     """Windows of every conversation; counts answers in and trained out (they must match: no lost turns)."""
     windows: list[Window] = []
     for i, conv in enumerate(convs, 1):
@@ -151,8 +168,14 @@ def to_windows(convs: list[Conversation], tokenizer: Any, max_length: int, repor
 
 
 def prepare_sft(
-    spec: Any, tokenizer: Any, max_length: int | None = None, general: bool = True, seed: int = 42,
-    eval_fraction: float = 0.1, general_limit: int | None = None, write: bool = True,
+    spec: Any,
+    tokenizer: Any,
+    max_length: int | None = None,
+    general: bool = True,
+    seed: int = 42,
+    eval_fraction: float = 0.1,
+    general_limit: int | None = None,
+    write: bool = True,
     on_progress: Progress | None = None,
 ) -> SFTData:
     """Encoded, split and mixed SFT windows for ``spec`` (see the module docstring)."""
@@ -189,8 +212,9 @@ def prepare_sft(
     general_windows: list[Window] = []
     if general and spec.data.sft_general_ratio > 0:
         general_convs = load_general(spec, general_report, limit=general_limit, on_progress=on_progress)
-        general_convs = clean_conversations(general_convs, general_report, clean_options(spec), counter,
-                                            on_progress=on_progress, stage="clean general")
+        general_convs = clean_conversations(
+            general_convs, general_report, clean_options(spec), counter, on_progress=on_progress, stage="clean general"
+        )
         general_windows = to_windows(general_convs, tokenizer, max_length, general_report, on_progress, "split general")
     train, mix_stats = mix_sft(domain_windows, general_windows, spec.data.sft_general_ratio, seed)
     report.count("conversations kept", len(convs))
@@ -198,15 +222,28 @@ def prepare_sft(
     report.count("eval conversations", len(eval_convs))
     report.count("train windows", len(train))
     report.count("eval windows", len(eval_windows))
-    report.lengths = {"domain": [len(w) for w in domain_windows], "general": [len(w) for w in general_windows],
-                      "eval": [len(w) for w in eval_windows]}
-    report.extra = {"mix": mix_stats, "max_length": max_length, "windows": window_stats(domain_windows),
-                    "general": general_report.to_dict() if general_windows or general_report.problems else None}
+    report.lengths = {
+        "domain": [len(w) for w in domain_windows],
+        "general": [len(w) for w in general_windows],
+        "eval": [len(w) for w in eval_windows],
+    }
+    report.extra = {
+        "mix": mix_stats,
+        "max_length": max_length,
+        "windows": window_stats(domain_windows),
+        "general": general_report.to_dict() if general_windows or general_report.problems else None,
+    }
     manifest = {
-        "kind": "sft", "domain": spec.name, "seed": seed, "max_length": max_length,
-        "tokenizer": getattr(tokenizer, "name_or_path", ""), "base_model": spec.base_model,
-        "general": str(spec.data.general) if general else "none", "files": data_files(spec),
-        "data_spec": spec.data.model_dump(mode="json"), "counts": {"train": len(train), "eval": len(eval_windows)},
+        "kind": "sft",
+        "domain": spec.name,
+        "seed": seed,
+        "max_length": max_length,
+        "tokenizer": getattr(tokenizer, "name_or_path", ""),
+        "base_model": spec.base_model,
+        "general": str(spec.data.general) if general else "none",
+        "files": data_files(spec),
+        "data_spec": spec.data.model_dump(mode="json"),
+        "counts": {"train": len(train), "eval": len(eval_windows)},
         "output_sha256": output_hash(train, eval_windows),
     }
     out = SFTData(train, eval_windows, report.to_dict(), manifest)
@@ -223,8 +260,14 @@ def write_outputs(spec: Any, kind: str, report: DataReport, manifest: dict) -> d
 
 
 def prepare_cpt(
-    spec: Any, tokenizer: Any, block_size: int | None = None, force: bool = False, seed: int = 42,
-    eval_fraction: float = 0.05, write: bool = True, on_progress: Progress | None = None,
+    spec: Any,
+    tokenizer: Any,
+    block_size: int | None = None,
+    force: bool = False,
+    seed: int = 42,
+    eval_fraction: float = 0.05,
+    write: bool = True,
+    on_progress: Progress | None = None,
 ) -> CPTData:
     """Packed CPT blocks, domain share guarded (see the module docstring)."""
     block_size = block_size or spec.data.max_length
@@ -246,11 +289,17 @@ def prepare_cpt(
     report.count("train blocks", len(train))
     report.count("eval blocks", len(held))
     manifest = {
-        "kind": "cpt", "domain": spec.name, "seed": seed, "block_size": block_size, "force": force,
-        "tokenizer": getattr(tokenizer, "name_or_path", ""), "general": str(spec.data.general),
-        "files": data_files(spec) + [{"name": "document", "file": s, "sha256": sha256_file(Path(s))}
-                                     for s, _ in docs if Path(s).is_file()],
-        "mix": stats, "output_sha256": output_hash(train, held),
+        "kind": "cpt",
+        "domain": spec.name,
+        "seed": seed,
+        "block_size": block_size,
+        "force": force,
+        "tokenizer": getattr(tokenizer, "name_or_path", ""),
+        "general": str(spec.data.general),
+        "files": data_files(spec)
+        + [{"name": "document", "file": s, "sha256": sha256_file(Path(s))} for s, _ in docs if Path(s).is_file()],
+        "mix": stats,
+        "output_sha256": output_hash(train, held),
     }
     out = CPTData(train, held, stats["domain_share"], report.to_dict(), manifest)
     if write:

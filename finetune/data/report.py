@@ -50,8 +50,11 @@ class DataReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "counts": dict(self.counts),
-            "malformed": {"total": len(self.problems), "by_reason": count_by_reason(self.problems),
-                          "first": [p.to_dict() for p in self.problems[:KEEP_EXAMPLES]]},
+            "malformed": {
+                "total": len(self.problems),
+                "by_reason": count_by_reason(self.problems),
+                "first": [p.to_dict() for p in self.problems[:KEEP_EXAMPLES]],
+            },
             "dropped": dict(self.dropped.most_common()),
             "warnings": dict(self.warnings.most_common()),
             "examples": self.examples,
@@ -92,5 +95,12 @@ def _summary(vals: list[int]) -> dict[str, float]:
         return {"n": 0}
     s = sorted(vals)
     pick = lambda q: s[min(len(s) - 1, int(q * len(s)))]  # noqa: E731
-    return {"n": len(s), "min": s[0], "p50": pick(0.5), "p90": pick(0.9), "max": s[-1],
-            "mean": round(sum(s) / len(s), 1), "total": sum(s)}
+    return {
+        "n": len(s),
+        "min": s[0],
+        "p50": pick(0.5),
+        "p90": pick(0.9),
+        "max": s[-1],
+        "mean": round(sum(s) / len(s), 1),
+        "total": sum(s),
+    }

@@ -96,16 +96,22 @@ def question_problem(question: str, oracle: Any) -> str | None:
     return None
 
 
-def build_example(question: str, oracle: Any, distractors: list[Any], short_answer: str, rng: random.Random,
-                  system_prompt: str = "") -> tuple[Conversation | None, str | None]:
+def build_example(
+    question: str, oracle: Any, distractors: list[Any], short_answer: str, rng: random.Random, system_prompt: str = ""
+) -> tuple[Conversation | None, str | None]:
     """(conversation, None) or (None, reason it was filtered)."""
     problem = question_problem(question, oracle)
     if problem:
         return None, problem
     lang = language_of(oracle.text)
     short = " ".join(short_answer.split())
-    usable_short = (bool(short) and not lang.refers_to_text.search(short) and not EN.refers_to_text.search(short)
-                    and len(words(short)) <= MAX_SHORT_ANSWER_WORDS and grounded(short, oracle.text))
+    usable_short = (
+        bool(short)
+        and not lang.refers_to_text.search(short)
+        and not EN.refers_to_text.search(short)
+        and len(words(short)) <= MAX_SHORT_ANSWER_WORDS
+        and grounded(short, oracle.text)
+    )
     # The model's (grounded) short answer helps pick the sentence that actually answers the question.
     quote = supporting_sentence(f"{question} {short if usable_short else ''}", oracle.text)
     if quote is None:
@@ -120,9 +126,18 @@ def build_example(question: str, oracle: Any, distractors: list[Any], short_answ
     if usable_short and short.lower() not in quote.lower():
         answer = f"{short} {answer}"
     turns = ([Turn("system", system_prompt)] if system_prompt else []) + [
-        Turn("user", f"{lang.sources_label}\n{context}\n\n{lang.question_label}{question}"), Turn("assistant", answer)]
-    meta = {"kind": "synth", "dataset": "kb-synth", "chunk_id": oracle.chunk_id, "source_doc": oracle.source,
-            "distractor_ids": [d.chunk_id for d in distractors], "oracle_position": number, "language": lang.code}
+        Turn("user", f"{lang.sources_label}\n{context}\n\n{lang.question_label}{question}"),
+        Turn("assistant", answer),
+    ]
+    meta = {
+        "kind": "synth",
+        "dataset": "kb-synth",
+        "chunk_id": oracle.chunk_id,
+        "source_doc": oracle.source,
+        "distractor_ids": [d.chunk_id for d in distractors],
+        "oracle_position": number,
+        "language": lang.code,
+    }
     return Conversation(turns, id=f"synth-{oracle.chunk_id}", source=f"kb:{oracle.source}", meta=meta), None
 
 
@@ -134,8 +149,9 @@ def usable_chunks(chunks: list[Any], report: DataReport) -> list[Any]:
     return usable
 
 
-def _generate_by_language(generate: Generate, prompts: list[Messages], langs: list[SynthLanguage],
-                          budget: str) -> list[str]:
+def _generate_by_language(
+    generate: Generate, prompts: list[Messages], langs: list[SynthLanguage], budget: str
+) -> list[str]:
     """One generate call per language in the batch, each with that language's token budget."""
     out = [""] * len(prompts)
     for code in dict.fromkeys(lang.code for lang in langs):
@@ -146,9 +162,17 @@ def _generate_by_language(generate: Generate, prompts: list[Messages], langs: li
     return out
 
 
-def synthesize(chunks: list[Any], generate: Generate, n_pairs: int, k_distractors: int = 2, seed: int = 42,
-               report: DataReport | None = None, system_prompt: str = "", batch_size: int = 8,
-               on_progress: Progress | None = None) -> list[Conversation]:
+def synthesize(
+    chunks: list[Any],
+    generate: Generate,
+    n_pairs: int,
+    k_distractors: int = 2,
+    seed: int = 42,
+    report: DataReport | None = None,
+    system_prompt: str = "",
+    batch_size: int = 8,
+    on_progress: Progress | None = None,
+) -> list[Conversation]:
     """Up to ``n_pairs`` grounded Q/A conversations from ``chunks`` (objects with chunk_id, text, source)."""
     report = report or DataReport()
     rng = random.Random(seed)
@@ -161,8 +185,9 @@ def synthesize(chunks: list[Any], generate: Generate, n_pairs: int, k_distractor
         batch = candidates[pos : pos + min(batch_size, n_pairs - len(out) + 1)]
         pos += len(batch)
         langs = [language_of(c.text) for c in batch]
-        raw = _generate_by_language(generate, [lang.question_prompt(c.text) for c, lang in zip(batch, langs)], langs,
-                                    "question_tokens")
+        raw = _generate_by_language(
+            generate, [lang.question_prompt(c.text) for c, lang in zip(batch, langs)], langs, "question_tokens"
+        )
         questions = [lang.clean_question(q) for q, lang in zip(raw, langs)]
         # Ask for short answers only where the question passed its own filters (generation is the slow part).
         asks = [i for i, (c, q) in enumerate(zip(batch, questions)) if question_problem(q, c) is None]
@@ -173,8 +198,9 @@ def synthesize(chunks: list[Any], generate: Generate, n_pairs: int, k_distractor
             for i, reply in zip(asks, replies):
                 answers[i] = reply
         for oracle, question, short in zip(batch, questions, answers):
-            others = [c for c in usable if c.chunk_id != oracle.chunk_id and c.source != oracle.source] or \
-                     [c for c in usable if c.chunk_id != oracle.chunk_id]
+            others = [c for c in usable if c.chunk_id != oracle.chunk_id and c.source != oracle.source] or [
+                c for c in usable if c.chunk_id != oracle.chunk_id
+            ]
             distractors = rng.sample(others, min(k_distractors, len(others)))
             conv, reason = build_example(question, oracle, distractors, short, rng, system_prompt)
             if conv is None:
@@ -198,17 +224,21 @@ def require_pairs(convs: list[Conversation], report: DataReport) -> list[Convers
     reasons = {k.removeprefix("synth: "): v for k, v in report.dropped.items() if k.startswith("synth: ")}
     why = ", ".join(f"{n} {reason}" for reason, n in reasons.items()) or "no generation passed"
     if counts.get("synth chunks considered", 0) == 0:
-        raise DataFormatError("0 Q/A pairs synthesised: the knowledge base has no chunks",
-                              hint="ingest the domain's documents first (vertical kb ingest <domain>)")
+        raise DataFormatError(
+            "0 Q/A pairs synthesised: the knowledge base has no chunks",
+            hint="ingest the domain's documents first (vertical kb ingest <domain>)",
+        )
     if counts.get("synth candidates", 0) == 0:
         raise DataFormatError(
             f"0 Q/A pairs synthesised: all {counts.get(TOO_SHORT, 0)} chunks are shorter than "
             f"{MIN_CHUNK_TOKENS} tokens",
-            hint="raise knowledge.chunk_size, or add longer documents")
+            hint="raise knowledge.chunk_size, or add longer documents",
+        )
     raise DataFormatError(
         f"0 Q/A pairs synthesised from {counts['synth candidates']} candidate chunks ({why})",
         hint="use a stronger generator (serving.engine: openai with an OpenAI-compatible endpoint), or more --n "
-             "to try more chunks; the report lists the rejected questions")
+        "to try more chunks; the report lists the rejected questions",
+    )
 
 
 def generator_for(spec: Any) -> tuple[str, Generate]:
@@ -216,14 +246,21 @@ def generator_for(spec: Any) -> tuple[str, Generate]:
     from vertical.core.generate import OpenAIChat, chat_generate
 
     if spec.serving.engine == "openai" and spec.serving.openai_base_url:
-        client = OpenAIChat(spec.serving.openai_base_url, spec.serving.openai_model or spec.base_model,
-                            spec.serving.openai_api_key_env)
+        client = OpenAIChat(
+            spec.serving.openai_base_url, spec.serving.openai_model or spec.base_model, spec.serving.openai_api_key_env
+        )
         return f"openai:{client.model}", lambda convs, n: client.generate(convs, max_new_tokens=n)
     return spec.base_model, lambda convs, n: chat_generate(spec.base_model, convs, max_new_tokens=n)
 
 
-def synthesize_for_spec(spec: Any, n_pairs: int | None = None, k_distractors: int = 2, seed: int = 42,
-                        report: DataReport | None = None, on_progress: Progress | None = None) -> list[Conversation]:
+def synthesize_for_spec(
+    spec: Any,
+    n_pairs: int | None = None,
+    k_distractors: int = 2,
+    seed: int = 42,
+    report: DataReport | None = None,
+    on_progress: Progress | None = None,
+) -> list[Conversation]:
     """Synthesise from the domain's KB; cached per KB content hash + model + n + seed."""
     from knowledge.store import KnowledgeBase  # lazy: the store loads Chroma
 
@@ -234,11 +271,21 @@ def synthesize_for_spec(spec: Any, n_pairs: int | None = None, k_distractors: in
     key = hashlib.sha256(json.dumps([kb.content_hash(), model, n_pairs, k_distractors, seed]).encode()).hexdigest()[:16]
     cache = get_settings().domain_dir(spec.name) / "data" / f"synth-{key}.jsonl"
     if cache.is_file():
-        convs = [_from_json(json.loads(line)) for line in cache.read_text(encoding="utf-8").splitlines() if line.strip()]
+        convs = [
+            _from_json(json.loads(line)) for line in cache.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
         report.count("synth pairs (cached)", len(convs))
         return convs
-    convs = synthesize(kb.all_chunks(), generate, n_pairs, k_distractors, seed, report,
-                       spec.system_prompt.strip(), on_progress=on_progress)
+    convs = synthesize(
+        kb.all_chunks(),
+        generate,
+        n_pairs,
+        k_distractors,
+        seed,
+        report,
+        spec.system_prompt.strip(),
+        on_progress=on_progress,
+    )
     if convs:  # an empty result is not cached: a retry with another model or more chunks should run again
         atomic_write_text(cache, "".join(json.dumps(_to_json(c), ensure_ascii=False) + "\n" for c in convs))
     return convs
@@ -249,5 +296,9 @@ def _to_json(conv: Conversation) -> dict:
 
 
 def _from_json(record: dict) -> Conversation:
-    return Conversation([Turn(m["role"], m["content"]) for m in record["messages"]], record["id"],
-                        record.get("source", ""), record.get("meta", {}))
+    return Conversation(
+        [Turn(m["role"], m["content"]) for m in record["messages"]],
+        record["id"],
+        record.get("source", ""),
+        record.get("meta", {}),
+    )

@@ -20,7 +20,9 @@ def is_complete(checkpoint: Path) -> bool:
     except (OSError, ValueError):
         return False
     # plain / peft weights, or DeepSpeed's own global_step* folder
-    return any(checkpoint.glob("*.safetensors")) or any(checkpoint.glob("*.bin")) or any(checkpoint.glob("global_step*"))
+    return (
+        any(checkpoint.glob("*.safetensors")) or any(checkpoint.glob("*.bin")) or any(checkpoint.glob("global_step*"))
+    )
 
 
 def list_checkpoints(directory: Path) -> list[Path]:

@@ -47,8 +47,12 @@ def _progress_printer(progress: Any) -> Any:
             progress.update(task, total=event["max_steps"], completed=event["step"])
         elif event["event"] == "step":
             loss = event.get("loss")
-            progress.update(task, completed=event["step"], loss="-" if loss is None else f"{loss:.3f}",
-                            tps=f"{event['tokens_per_s']:.0f}")
+            progress.update(
+                task,
+                completed=event["step"],
+                loss="-" if loss is None else f"{loss:.3f}",
+                tps=f"{event['tokens_per_s']:.0f}",
+            )
         elif event["event"] == "checkpoint":
             progress.console.print(f"[dim]checkpoint at step {event['step']}[/]")
 
@@ -59,8 +63,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def train(
         domain: Path = typer.Argument(..., help="Domain folder (holding domain.yaml)."),
-        method: str = typer.Option(None, "--method", help="lora | qlora | full (SFT; default: domain.yaml), or "
-                                   "dpo | orpo | kto (preference alignment on the SFT adapter, LoRA)."),
+        method: str = typer.Option(
+            None,
+            "--method",
+            help="lora | qlora | full (SFT; default: domain.yaml), or "
+            "dpo | orpo | kto (preference alignment on the SFT adapter, LoRA).",
+        ),
         cpt: bool = typer.Option(False, "--cpt", help="Continued pretraining on raw domain text instead of SFT."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the run's last complete checkpoint."),
         max_steps: int = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
@@ -68,7 +76,9 @@ def register(app: typer.Typer) -> None:
         gpus: int = typer.Option(None, "--gpus", help="Train on N GPUs through `accelerate launch`."),
         deepspeed: str = typer.Option(None, "--deepspeed", help="zero2 | zero3 (with --gpus)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the multi-GPU launch command only."),
-        on_base: bool = typer.Option(False, "--on-base", help="dpo/orpo/kto: align the base model, not the SFT adapter."),
+        on_base: bool = typer.Option(
+            False, "--on-base", help="dpo/orpo/kto: align the base model, not the SFT adapter."
+        ),
     ) -> None:
         """Fine-tune the domain's base model (LoRA SFT by default) and save the adapter."""
         from rich.console import Console
@@ -94,11 +104,25 @@ def register(app: typer.Typer) -> None:
 
         from finetune.train.run import train_domain
 
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
-                      TimeElapsedColumn(), console=console) as progress:
-            result = train_domain(domain, method=method, cpt=cpt, resume=resume, max_steps=max_steps, name=name,
-                                  on_progress=_progress_printer(progress), on_base=on_base)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[tps]} tok/s"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            result = train_domain(
+                domain,
+                method=method,
+                cpt=cpt,
+                resume=resume,
+                max_steps=max_steps,
+                name=name,
+                on_progress=_progress_printer(progress),
+                on_base=on_base,
+            )
         console.print(_summary_table(result))
 
     @app.command()
@@ -125,8 +149,9 @@ def register(app: typer.Typer) -> None:
             console.print(str(adapter_dir))
             return
         if not (adapter_dir / "adapter_config.json").is_file():
-            raise TrainingError(f"{adapter_dir} holds no adapter_config.json",
-                                hint="pass --adapter pointing at a LoRA run folder")
+            raise TrainingError(
+                f"{adapter_dir} holds no adapter_config.json", hint="pass --adapter pointing at a LoRA run folder"
+            )
         target = out or state / "merged" / adapter_dir.name
         with console.status(f"merging {adapter_dir.name} into {spec.base_model}…"):
             path = merge_adapter(adapter_dir, target, base_model=spec.base_model)

@@ -36,8 +36,10 @@ def resolve_config(spec: DomainSpec, overrides: dict[str, Any] | None = None) ->
     try:
         training = TrainingSpec.model_validate({**spec.training.model_dump(), **fields})
     except ValidationError as exc:
-        raise TrainingError(f"invalid training override: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
-                            hint="fix the value passed on the command line or in overrides") from exc
+        raise TrainingError(
+            f"invalid training override: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
+            hint="fix the value passed on the command line or in overrides",
+        ) from exc
     max_length = int(overrides.get("max_length", spec.data.max_length))
     if max_length < 16:
         raise TrainingError(f"max_length={max_length} is too small", hint="use at least 16 tokens")

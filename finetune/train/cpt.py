@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from finetune.train.data_source import cpt_data
-from finetune.train.engine import ProgressFn, train_spec
 from finetune.train.result import TrainData, TrainResult
+from finetune.train.trainer import ProgressFn, train_spec
 from vertical.core.spec import DomainSpec
 
 

@@ -23,11 +23,15 @@ def _manifest(manifest: dict[str, Any], report: dict[str, Any]) -> dict[str, Any
 
 
 def from_sft(prepared: SFTData) -> TrainData:
-    return TrainData(as_windows(prepared.train), as_windows(prepared.eval), _manifest(prepared.manifest, prepared.report))
+    return TrainData(
+        as_windows(prepared.train), as_windows(prepared.eval), _manifest(prepared.manifest, prepared.report)
+    )
 
 
 def from_cpt(prepared: CPTData) -> TrainData:
-    return TrainData(as_windows(prepared.train), as_windows(prepared.eval), _manifest(prepared.manifest, prepared.report))
+    return TrainData(
+        as_windows(prepared.train), as_windows(prepared.eval), _manifest(prepared.manifest, prepared.report)
+    )
 
 
 @contextmanager

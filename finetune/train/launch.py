@@ -47,9 +47,18 @@ def build_launch_command(
     if gpus < 1:
         raise TrainingError(f"--gpus must be at least 1, got {gpus}", hint="pass the number of GPUs to use")
     if method == "qlora" and deepspeed == "zero3":
-        raise TrainingError("QLoRA does not combine with DeepSpeed ZeRO-3 here",
-                            hint="use --deepspeed zero2 or plain --gpus N (DDP) for QLoRA")
-    cmd = [accelerate_executable(), "launch", "--config_file", str(accelerate_config(deepspeed)), "--num_processes", str(gpus)]
+        raise TrainingError(
+            "QLoRA does not combine with DeepSpeed ZeRO-3 here",
+            hint="use --deepspeed zero2 or plain --gpus N (DDP) for QLoRA",
+        )
+    cmd = [
+        accelerate_executable(),
+        "launch",
+        "--config_file",
+        str(accelerate_config(deepspeed)),
+        "--num_processes",
+        str(gpus),
+    ]
     worker_args = [str(Path(domain).resolve())]
     if deepspeed:
         ds_json = str(deepspeed_config(deepspeed))

@@ -22,8 +22,8 @@ def load_training_model(base_model: str, cfg: RunConfig) -> Any:
     import torch
     from transformers import AutoModelForCausalLM, set_seed
 
-    from vertical.core.provisioning import resolve_model
     from vertical.core.loaders import _quiet_transformers
+    from vertical.core.provisioning import resolve_model
 
     method = cfg.training.method
     check_hardware(method)
@@ -35,7 +35,9 @@ def load_training_model(base_model: str, cfg: RunConfig) -> Any:
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
         )
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
@@ -52,9 +54,7 @@ def load_training_model(base_model: str, cfg: RunConfig) -> Any:
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     if method == "qlora":
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=cfg.training.gradient_checkpointing
-        )
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.training.gradient_checkpointing)
     elif cfg.training.gradient_checkpointing:
         model.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still need a grad input
     targets = cfg.training.target_modules

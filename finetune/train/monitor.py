@@ -5,8 +5,9 @@ from __future__ import annotations
 import resource
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from transformers import Trainer, TrainerCallback
 
@@ -34,8 +35,9 @@ class MeasuredTrainer(Trainer):
         self.token_stats = token_stats
         self.sparse_loss = sparse_loss
 
-    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                     num_items_in_batch: Any = None) -> Any:
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
         real = inputs.pop("real_tokens", None)
         if real is None and "attention_mask" in inputs:  # stock collators: count the unmasked tokens
             real = inputs["attention_mask"].sum()
@@ -47,13 +49,18 @@ class MeasuredTrainer(Trainer):
             return sparse_causal_lm_loss(model, inputs, num_items_in_batch)
         return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
 
-
     def _use_sparse_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> bool:
         from finetune.train.sparse_loss import supports_sparse_loss
 
         # a DDP/DeepSpeed wrapper must see the forward call itself, so wrapped models keep the stock path
-        return (self.sparse_loss and not return_outputs and "labels" in inputs and self.label_smoother is None
-                and model is self.accelerator.unwrap_model(model) and supports_sparse_loss(model))
+        return (
+            self.sparse_loss
+            and not return_outputs
+            and "labels" in inputs
+            and self.label_smoother is None
+            and model is self.accelerator.unwrap_model(model)
+            and supports_sparse_loss(model)
+        )
 
 
 class ResourceMonitor(TrainerCallback):
@@ -125,10 +132,15 @@ class ProgressReporter(TrainerCallback):
             return
         elapsed = time.perf_counter() - self.started
         tokens = self.stats.real_tokens - self.first_tokens
-        self.on_progress({
-            "event": "step", "step": state.global_step, "max_steps": state.max_steps, "loss": float(logs["loss"]),
-            "tokens_per_s": tokens / elapsed if elapsed > 0 else 0.0,
-        })
+        self.on_progress(
+            {
+                "event": "step",
+                "step": state.global_step,
+                "max_steps": state.max_steps,
+                "loss": float(logs["loss"]),
+                "tokens_per_s": tokens / elapsed if elapsed > 0 else 0.0,
+            }
+        )
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.on_progress({"event": "checkpoint", "step": state.global_step, "max_steps": state.max_steps})

@@ -25,8 +25,10 @@ def as_windows(items: Sequence[Any]) -> list[Window]:
         ids = item["input_ids"] if isinstance(item, dict) else item.input_ids
         labels = item["labels"] if isinstance(item, dict) else item.labels
         if len(ids) != len(labels):
-            raise TrainingError(f"a window has {len(ids)} input ids but {len(labels)} labels",
-                                hint="encode conversations with finetune.data.templates.encode_conversation")
+            raise TrainingError(
+                f"a window has {len(ids)} input ids but {len(labels)} labels",
+                hint="encode conversations with finetune.data.templates.encode_conversation",
+            )
         if any(lab != IGNORE_INDEX for lab in labels):
             out.append(item if isinstance(item, Window) else Window(list(ids), list(labels)))
     return out

@@ -29,8 +29,8 @@ from finetune.train.artifacts import (
 )
 from finetune.train.checkpoints import last_complete_checkpoint
 from finetune.train.config import RunConfig, check_hardware, resolve_config
-from finetune.train.engine import ProgressFn, run_dir_for
 from finetune.train.result import TrainResult
+from finetune.train.trainer import ProgressFn, run_dir_for
 from vertical.core.errors import DataFormatError, TrainingError
 from vertical.core.spec import DomainSpec
 

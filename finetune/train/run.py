@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from finetune.train.engine import ProgressFn
 from finetune.train.result import TrainResult
+from finetune.train.trainer import ProgressFn
 from vertical.core.settings import get_settings
 from vertical.core.spec import DomainSpec
 
@@ -30,16 +30,30 @@ def sft_adapter_of(spec: DomainSpec) -> Path | None:
     return folder if (folder / TRAIN_RECORD).is_file() and (folder / "adapter_config.json").is_file() else None
 
 
-def align_domain(spec: DomainSpec, method: str, resume: bool = False, max_steps: int | None = None,
-                 name: str | None = None, on_base: bool = False, overrides: dict[str, Any] | None = None,
-                 on_progress: ProgressFn | None = None) -> TrainResult:
+def align_domain(
+    spec: DomainSpec,
+    method: str,
+    resume: bool = False,
+    max_steps: int | None = None,
+    name: str | None = None,
+    on_base: bool = False,
+    overrides: dict[str, Any] | None = None,
+    on_progress: ProgressFn | None = None,
+) -> TrainResult:
     """DPO/ORPO/KTO on top of the domain's SFT adapter when it has one (else on the base model)."""
     from finetune.train.preference import run_preference
 
     base = None if on_base else sft_adapter_of(spec)
     run_name = name or f"{method}-{spec.training.method}" + ("" if base else "-base")
-    return run_preference(spec, method, adapter_dir(spec.name, run_name), sft_adapter=base, resume=resume,
-                          overrides={**(overrides or {}), "max_steps": max_steps}, on_progress=on_progress)
+    return run_preference(
+        spec,
+        method,
+        adapter_dir(spec.name, run_name),
+        sft_adapter=base,
+        resume=resume,
+        overrides={**(overrides or {}), "max_steps": max_steps},
+        on_progress=on_progress,
+    )
 
 
 def train_domain(
@@ -59,8 +73,16 @@ def train_domain(
 
     spec = load_domain(domain)
     if method in PREFERENCE_METHODS:
-        return align_domain(spec, method, resume=resume, max_steps=max_steps, name=name, on_base=on_base,
-                            overrides=overrides, on_progress=on_progress)
+        return align_domain(
+            spec,
+            method,
+            resume=resume,
+            max_steps=max_steps,
+            name=name,
+            on_base=on_base,
+            overrides=overrides,
+            on_progress=on_progress,
+        )
     overrides = {**(overrides or {}), "method": method, "max_steps": max_steps, "deepspeed": deepspeed}
     run_name = name or default_run_name(cpt, method or spec.training.method)
     out = adapter_dir(spec.name, run_name)

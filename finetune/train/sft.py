@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from finetune.train.data_source import sft_data
-from finetune.train.engine import ProgressFn, train_spec
 from finetune.train.result import TrainData, TrainResult
+from finetune.train.trainer import ProgressFn, train_spec
 from vertical.core.spec import DomainSpec
 
 

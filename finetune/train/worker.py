@@ -23,8 +23,15 @@ def main(argv: list[str] | None = None) -> None:
 
     from finetune.train.run import train_domain
 
-    train_domain(args.domain, method=args.method, cpt=args.cpt, resume=args.resume,
-                 max_steps=args.max_steps, name=args.name, deepspeed=args.deepspeed)
+    train_domain(
+        args.domain,
+        method=args.method,
+        cpt=args.cpt,
+        resume=args.resume,
+        max_steps=args.max_steps,
+        name=args.name,
+        deepspeed=args.deepspeed,
+    )
 
 
 if __name__ == "__main__":

@@ -13,5 +13,15 @@ from serving.answer.policy import answer, answer_many
 from serving.answer.stream import astream
 from serving.answer.types import Answer, AnswerRequest, Final, StreamEvent, TokenDelta
 
-__all__ = ["Answer", "AnswerRequest", "Final", "StreamEvent", "TokenDelta", "answer", "answer_many", "astream",
-           "build_messages", "source_dict"]
+__all__ = [
+    "Answer",
+    "AnswerRequest",
+    "Final",
+    "StreamEvent",
+    "TokenDelta",
+    "answer",
+    "answer_many",
+    "astream",
+    "build_messages",
+    "source_dict",
+]

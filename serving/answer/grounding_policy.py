@@ -24,7 +24,7 @@ from serving.engines.base import Completion, first_stop
 MIN_JUDGED_WORDS = 5
 REFUSALS = {
     "en": "I could not find enough support in this assistant's sources to answer that reliably. "
-          "The passages listed with this answer are the closest ones I found.",
+    "The passages listed with this answer are the closest ones I found.",
     "zh": "抱歉，我在资料中没有找到足够可靠的依据来回答这个问题。随回答列出的是最相关的资料。",
 }
 
@@ -44,7 +44,7 @@ def _check(text: str, hits: list[Any], minimum: float) -> tuple[str, dict[str, A
     if attributed:
         lines.append(f"citations: model wrote none; attributed {attributed} by word overlap per sentence")
     cited, bad = cited_numbers(text, len(hits))
-    score, line = grounding(text, [h.text for h in hits], cited)
+    score, line = grounding(text, [h.text for h in hits], cited, minimum)
     lines.append(line)
     if bad:
         lines.append(f"citations: {bad} do not match any source")
@@ -52,8 +52,12 @@ def _check(text: str, hits: list[Any], minimum: float) -> tuple[str, dict[str, A
     if len(content_words(text)) < MIN_JUDGED_WORDS:
         verdict = "unchecked"
         lines.append(f"grounding policy: fewer than {MIN_JUDGED_WORDS} content words; not judged")
-    return text, {"score": round(score, 4), "verdict": verdict, "action": "none", "min": minimum}, \
-        {"written": written, "attributed": attributed}, lines
+    return (
+        text,
+        {"score": round(score, 4), "verdict": verdict, "action": "none", "min": minimum},
+        {"written": written, "attributed": attributed},
+        lines,
+    )
 
 
 def finish_model(state: Prepared, link: Link, call: LinkCall, text: str, completion: Completion | None) -> Answer:
@@ -62,10 +66,21 @@ def finish_model(state: Prepared, link: Link, call: LinkCall, text: str, complet
     trace = list(state.trace) + call.notes + [describe_call(state, link, call)]
     text, ground, citations, lines = _check(text.strip(), call.hits, serving.min_grounding)
     trace += lines
-    usage = {"prompt_tokens": completion.prompt_tokens if completion else call.budget.prompt_tokens,
-             "completion_tokens": completion.completion_tokens if completion else 0}
-    answer = Answer(text, [source_dict(i, h) for i, h in enumerate(call.hits, 1)], trace, link.path, usage,
-                    completion.finish_reason if completion else "stop", ground, citations, state.safety.to_dict())
+    usage = {
+        "prompt_tokens": completion.prompt_tokens if completion else call.budget.prompt_tokens,
+        "completion_tokens": completion.completion_tokens if completion else 0,
+    }
+    answer = Answer(
+        text,
+        [source_dict(i, h) for i, h in enumerate(call.hits, 1)],
+        trace,
+        link.path,
+        usage,
+        completion.finish_reason if completion else "stop",
+        ground,
+        citations,
+        state.safety.to_dict(),
+    )
     if ground["verdict"] == "low":
         _apply_policy(state, answer, call.hits)
     return answer
@@ -88,8 +103,11 @@ def _apply_policy(state: Prepared, answer: Answer, hits: list[Any]) -> None:
             answer.citations = {"written": cited_numbers(answer.answer, len(hits))[0], "attributed": []}
             return
     answer.grounding["action"] = "refused"
-    answer.trace.append(f"{why}: refused (serving.below_grounding: {serving.below_grounding}"
-                        + (", no source sentence to quote" if serving.below_grounding == "extractive" else "") + ")")
+    answer.trace.append(
+        f"{why}: refused (serving.below_grounding: {serving.below_grounding}"
+        + (", no source sentence to quote" if serving.below_grounding == "extractive" else "")
+        + ")"
+    )
     answer.answer = REFUSALS.get(wrapper_language(state.question), REFUSALS["en"])  # fixed text: never cut
     answer.finish_reason = "stop"
     answer.citations = {"written": [], "attributed": []}
@@ -122,9 +140,17 @@ def finish_extractive(state: Prepared) -> Answer | None:
     if not state.confident:
         trace.append("warning: retrieval confidence is low; these passages may not answer the question")
     _, ground, _, lines = _check(text, hits, state.runtime.spec.serving.min_grounding)
-    answer = Answer(text, [source_dict(i, h) for i, h in enumerate(hits, 1)], trace + lines, "extractive",
-                    {"prompt_tokens": 0, "completion_tokens": 0}, "stop", ground, {"written": [], "attributed": []},
-                    state.safety.to_dict())
+    answer = Answer(
+        text,
+        [source_dict(i, h) for i, h in enumerate(hits, 1)],
+        trace + lines,
+        "extractive",
+        {"prompt_tokens": 0, "completion_tokens": 0},
+        "stop",
+        ground,
+        {"written": [], "attributed": []},
+        state.safety.to_dict(),
+    )
     answer.finish_reason = within_limit(state, answer)
     answer.citations["written"] = cited_numbers(answer.answer, len(hits))[0]
     return answer
@@ -135,8 +161,17 @@ def safety_answer(state: Prepared) -> Answer:
     from vertical.core.safety import safety_response
 
     text = safety_response(state.runtime.spec, state.safety.language)
-    return Answer(text, [], list(state.trace), "safety", {"prompt_tokens": 0, "completion_tokens": 0}, "stop",
-                  no_grounding(), {"written": [], "attributed": []}, state.safety.to_dict())
+    return Answer(
+        text,
+        [],
+        list(state.trace),
+        "safety",
+        {"prompt_tokens": 0, "completion_tokens": 0},
+        "stop",
+        no_grounding(),
+        {"written": [], "attributed": []},
+        state.safety.to_dict(),
+    )
 
 
 def add_resources(state: Prepared, answer: Answer) -> str:
@@ -151,6 +186,7 @@ def add_resources(state: Prepared, answer: Answer) -> str:
         return ""
     suffix = "\n\n" + note
     answer.answer += suffix
-    answer.trace.append("safety: crisis resources appended to the answer (" + state.safety.reason.removeprefix(
-        "safety: ") + ")")
+    answer.trace.append(
+        "safety: crisis resources appended to the answer (" + state.safety.reason.removeprefix("safety: ") + ")"
+    )
     return suffix

@@ -62,27 +62,55 @@ def plan_links(state: Prepared) -> tuple[list[Link], list[str]]:
 
 
 def source_dict(n: int, hit: Any) -> dict[str, Any]:
-    return {"n": n, "chunk_id": hit.chunk_id, "source": hit.source, "title": hit.title, "heading": hit.heading,
-            "text": hit.text, "score": hit.score, "dense_score": hit.dense_score,
-            "bm25_score": getattr(hit, "bm25_score", None)}
+    return {
+        "n": n,
+        "chunk_id": hit.chunk_id,
+        "source": hit.source,
+        "title": hit.title,
+        "heading": hit.heading,
+        "text": hit.text,
+        "score": hit.score,
+        "dense_score": hit.dense_score,
+        "bm25_score": getattr(hit, "bm25_score", None),
+    }
 
 
-def build_messages(runtime: DomainRuntime, question: str, history: list[dict], hits: Sequence[Any],
-                   max_new_tokens: int, client_system: Sequence[str] = (),
-                   summarize: Summarize | None = None) -> BudgetResult:
+def build_messages(
+    runtime: DomainRuntime,
+    question: str,
+    history: list[dict],
+    hits: Sequence[Any],
+    max_new_tokens: int,
+    client_system: Sequence[str] = (),
+    summarize: Summarize | None = None,
+) -> BudgetResult:
     """System prompt (+ client system messages) + few-shot + history + sources + question, fitted."""
     examples: list[dict[str, str]] = []
     if runtime.few_shot:
         from serving.few_shot import few_shot_messages, select_few_shot
         from vertical.core.text import count_tokens
 
-        chosen = select_few_shot(question, runtime.few_shot, runtime.spec.embedder, token_budget=200, max_examples=2,
-                                 count_tokens=lambda text: count_tokens(text, runtime.tokenizer))
+        chosen = select_few_shot(
+            question,
+            runtime.few_shot,
+            runtime.spec.embedder,
+            token_budget=200,
+            max_examples=2,
+            count_tokens=lambda text: count_tokens(text, runtime.tokenizer),
+        )
         examples = few_shot_messages(chosen)
     system = "\n\n".join([runtime.system_prompt, *[s.strip() for s in client_system if s.strip()]])
     chunks = [h.text.strip()[:CHUNK_CHARS] for h in hits[:MAX_SOURCES]]
-    return fit_context(runtime.tokenizer, system, question, chunks, examples + list(history),
-                       runtime.spec.serving.max_model_len, max_new_tokens, summarize=summarize)
+    return fit_context(
+        runtime.tokenizer,
+        system,
+        question,
+        chunks,
+        examples + list(history),
+        runtime.spec.serving.max_model_len,
+        max_new_tokens,
+        summarize=summarize,
+    )
 
 
 def summarizer_for(state: Prepared) -> Summarize | None:
@@ -98,8 +126,9 @@ def summarizer_for(state: Prepared) -> Summarize | None:
         if len(dropped) not in state.summary_cache:
             conversation = "\n".join(f"{m['role']}: {m['content']}" for m in dropped)
             prompt = WRAPPERS[lang]["summarize"].format(conversation=conversation)
-            reply = engine.generate([{"role": "user", "content": prompt}],
-                                    GenerationParams(max_new_tokens=SUMMARY_TOKENS, temperature=0.0))
+            reply = engine.generate(
+                [{"role": "user", "content": prompt}], GenerationParams(max_new_tokens=SUMMARY_TOKENS, temperature=0.0)
+            )
             state.summary_cache[len(dropped)] = reply.text
         return state.summary_cache[len(dropped)]
 
@@ -110,11 +139,23 @@ def link_call(state: Prepared, link: Link) -> LinkCall:
     """The engine call for a model link (blocking: few-shot selection and exact token counts)."""
     req = state.request
     hits = state.hits[:MAX_SOURCES] if link.with_sources else []
-    budget = build_messages(state.runtime, state.question, state.history, hits, state.max_new_tokens,
-                            req.client_system, summarizer_for(state))
+    budget = build_messages(
+        state.runtime,
+        state.question,
+        state.history,
+        hits,
+        state.max_new_tokens,
+        req.client_system,
+        summarizer_for(state),
+    )
     params = GenerationParams(
-        max_new_tokens=budget.max_new_tokens, temperature=state.temperature, repetition_penalty=REPETITION_PENALTY,
-        adapter=link.adapter, top_p=req.top_p, seed=req.seed, stop=tuple(req.stop),
+        max_new_tokens=budget.max_new_tokens,
+        temperature=state.temperature,
+        repetition_penalty=REPETITION_PENALTY,
+        adapter=link.adapter,
+        top_p=req.top_p,
+        seed=req.seed,
+        stop=tuple(req.stop),
         extra=tuple(sorted(req.engine_extra.items())),
     )
     return LinkCall(budget.messages, params, hits[: budget.chunks_kept], budget, list(budget.notes))
@@ -122,5 +163,8 @@ def link_call(state: Prepared, link: Link) -> LinkCall:
 
 def describe_call(state: Prepared, link: Link, call: LinkCall) -> str:
     engine = state.runtime.engine
-    return (f"answered by: {link.path} ({engine.kind} engine, {engine.model}"
-            + (f", adapter {link.adapter}" if link.adapter else "") + f"), prompt {call.budget.prompt_tokens} tokens")
+    return (
+        f"answered by: {link.path} ({engine.kind} engine, {engine.model}"
+        + (f", adapter {link.adapter}" if link.adapter else "")
+        + f"), prompt {call.budget.prompt_tokens} tokens"
+    )

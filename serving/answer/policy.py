@@ -29,8 +29,10 @@ def failed(state: Prepared, link: Link, exc: Exception) -> None:
 
 
 def no_answer() -> ServingError:
-    return ServingError("no model is reachable and retrieval found no passages to quote",
-                        hint="start the engine or ingest documents for this domain")
+    return ServingError(
+        "no model is reachable and retrieval found no passages to quote",
+        hint="start the engine or ingest documents for this domain",
+    )
 
 
 def answer(runtime: DomainRuntime, req: AnswerRequest) -> Answer:
@@ -61,8 +63,12 @@ def answer(runtime: DomainRuntime, req: AnswerRequest) -> Answer:
     raise no_answer()  # pragma: no cover - the extractive link always ends the loop
 
 
-def answer_many(runtime: DomainRuntime, reqs: list[AnswerRequest], concurrency: int = BATCH_CONCURRENCY,
-                on_answer: Callable[[int, Answer], None] | None = None) -> list[Answer]:
+def answer_many(
+    runtime: DomainRuntime,
+    reqs: list[AnswerRequest],
+    concurrency: int = BATCH_CONCURRENCY,
+    on_answer: Callable[[int, Answer], None] | None = None,
+) -> list[Answer]:
     """Answers in request order. Requests are in flight concurrently so the transformers engine's dynamic
     batching runs them in left-padded batches (``concurrency`` ≥ 2 × the engine's batch keeps the next
     batch queued while one runs). ``on_answer(index, answer)`` is called as each one is done (progress).

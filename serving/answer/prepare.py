@@ -42,16 +42,21 @@ def prepare(runtime: DomainRuntime, req: AnswerRequest) -> Prepared:
     serving = runtime.spec.serving
     verdict = assess(req.messages, runtime.spec)
     state = Prepared(
-        runtime=runtime, request=req, question=req.question, history=req.history,
-        trace=list(runtime.notes) + [verdict.reason], safety=verdict,
+        runtime=runtime,
+        request=req,
+        question=req.question,
+        history=req.history,
+        trace=list(runtime.notes) + [verdict.reason],
+        safety=verdict,
         max_new_tokens=req.max_new_tokens or serving.max_new_tokens,
         temperature=serving.temperature if req.temperature is None else req.temperature,
     )
     if state.fixed_response:  # no model call of any kind, retrieval included
         return state
     if req.client_system:
-        state.trace.append(f"system: {len(req.client_system)} client system message(s) added after the domain's "
-                           "system prompt")
+        state.trace.append(
+            f"system: {len(req.client_system)} client system message(s) added after the domain's system prompt"
+        )
     state.queries = decompose_step(runtime, state)
     retrieve_step(runtime, state)
     return state
@@ -93,8 +98,10 @@ def retrieve_step(runtime: DomainRuntime, state: Prepared) -> None:
     confidence = kb.confidence(state.hits)  # the knowledge package decides; we only read it
     state.confident = bool(state.hits) and not confidence.low
     reason = getattr(confidence, "reason", None) or _describe(confidence)
-    state.trace.append(f"retrieval: {len(state.hits)} chunks for {len(state.queries)} query(ies), fused order; "
-                       f"confidence {'low' if confidence.low else 'ok'}: {reason}")
+    state.trace.append(
+        f"retrieval: {len(state.hits)} chunks for {len(state.queries)} query(ies), fused order; "
+        f"confidence {'low' if confidence.low else 'ok'}: {reason}"
+    )
 
 
 def _describe(confidence: Any) -> str:

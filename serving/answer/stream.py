@@ -73,8 +73,9 @@ async def astream(runtime: DomainRuntime, req: AnswerRequest) -> AsyncIterator[S
     raise no_answer()  # pragma: no cover
 
 
-async def _run_link(state: Prepared, link: Link, call: LinkCall, sent: list[str],
-                    outcome: list[tuple[str, Completion | None]]) -> AsyncGenerator[str, None]:
+async def _run_link(
+    state: Prepared, link: Link, call: LinkCall, sent: list[str], outcome: list[tuple[str, Completion | None]]
+) -> AsyncGenerator[str, None]:
     """Yield the deltas to send for one link; on success put (full text, completion) in ``outcome``."""
     hold = holds_tokens(state, link)
     parts: list[str] = []

@@ -42,13 +42,18 @@ class AnswerRequest:
 
     @property
     def history(self) -> list[dict[str, str]]:
-        return [{"role": m["role"], "content": text_of(m)} for m in self.messages[:-1]
-                if m.get("role") in ("user", "assistant")]
+        return [
+            {"role": m["role"], "content": text_of(m)}
+            for m in self.messages[:-1]
+            if m.get("role") in ("user", "assistant")
+        ]
 
     def validate(self) -> None:
         if not self.messages or self.messages[-1].get("role") != "user" or not self.question:
-            raise ServingError("the last message must be the user's question, with text",
-                               hint="send the conversation with the question as the last user message")
+            raise ServingError(
+                "the last message must be the user's question, with text",
+                hint="send the conversation with the question as the last user message",
+            )
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -39,8 +39,11 @@ def build_runtimes(domains: list[Path], settings: ServeSettings) -> dict:
     for folder, spec in zip(domains, specs):
         key = (settings.engine or spec.serving.engine, spec.base_model)
         if key not in engines:
-            options = ({"max_batch": settings.max_batch, "window_s": settings.batch_window_ms / 1000}
-                       if key[0] == "transformers" else {})
+            options = (
+                {"max_batch": settings.max_batch, "window_s": settings.batch_window_ms / 1000}
+                if key[0] == "transformers"
+                else {}
+            )
             engines[key] = make_engine(key[0], spec, groups[key], **options)
         adapter = adapters[spec.name]
         runtimes[spec.name] = load_runtime(folder, engines[key], adapter[0] if adapter else None)

@@ -26,8 +26,10 @@ def allowed_domains(request: Request) -> set[str]:
     if not keys:
         host = request.client.host if request.client else ""
         if host not in LOOPBACK:
-            raise ForbiddenError("this server has no API keys and only answers loopback clients",
-                                 hint="configure VERTICAL_API_KEYS to allow remote clients")
+            raise ForbiddenError(
+                "this server has no API keys and only answers loopback clients",
+                hint="configure VERTICAL_API_KEYS to allow remote clients",
+            )
         return {"*"}
     key = request_key(request)
     if not key or key not in keys:
@@ -38,5 +40,6 @@ def allowed_domains(request: Request) -> set[str]:
 def check_domain(request: Request, domain: str) -> None:
     allowed = allowed_domains(request)
     if "*" not in allowed and domain not in allowed:
-        raise ForbiddenError(f"this API key may not use domain {domain!r}",
-                             hint=f"allowed: {', '.join(sorted(allowed)) or 'none'}")
+        raise ForbiddenError(
+            f"this API key may not use domain {domain!r}", hint=f"allowed: {', '.join(sorted(allowed)) or 'none'}"
+        )

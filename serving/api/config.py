@@ -37,8 +37,10 @@ class ServeSettings(BaseSettings):
             try:
                 raw = json.loads(Path(self.api_keys_file).read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise SpecError(f"cannot read API keys file {self.api_keys_file}: {exc}",
-                                hint='write JSON like {"key": ["counseling"], "admin-key": "*"}') from exc
+                raise SpecError(
+                    f"cannot read API keys file {self.api_keys_file}: {exc}",
+                    hint='write JSON like {"key": ["counseling"], "admin-key": "*"}',
+                ) from exc
             for key, domains in raw.items():
                 table[key] = {"*"} if domains == "*" else set(domains)
         return table

@@ -21,9 +21,17 @@ from vertical.core.errors import ServerBusyError, VerticalError
 
 log = logging.getLogger(__name__)
 
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-               404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error",
-               413: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_error"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
 # union branch labels pydantic puts into an error's location; not part of the field path
 _UNION_TAGS = {"system", "developer", "user", "assistant", "tool", "str", "int", "float", "bool", "dict", "list"}
 
@@ -38,16 +46,29 @@ def snake_code(exc: VerticalError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def error_response(status: int, message: str, *, param: str | None = None, code: str | None = None,
-                   hint: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    hint: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = ErrorResponse(error=ErrorInfo(message=message, type=error_type(status), param=param, code=code, hint=hint))
     return JSONResponse(body.model_dump(), status, headers=headers)
 
 
 def vertical_error_response(exc: VerticalError) -> JSONResponse:
     headers = {"Retry-After": str(RETRY_AFTER_S)} if isinstance(exc, ServerBusyError) else None
-    return error_response(exc.http_status, exc.message, param=getattr(exc, "param", None), code=snake_code(exc),
-                          hint=exc.hint, headers=headers)
+    return error_response(
+        exc.http_status,
+        exc.message,
+        param=getattr(exc, "param", None),
+        code=snake_code(exc),
+        hint=exc.hint,
+        headers=headers,
+    )
 
 
 def field_path(loc: tuple) -> str | None:
@@ -69,12 +90,20 @@ def validation_response(exc: RequestValidationError, content_type: str = "applic
     errors = exc.errors()
     whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in errors)  # not a field of a form upload
     if whole_body and "json" not in content_type.lower():
-        return error_response(400, f"the request body must be JSON, not {content_type or 'untyped'}",
-                              code="unsupported_content_type", hint="send Content-Type: application/json")
+        return error_response(
+            400,
+            f"the request body must be JSON, not {content_type or 'untyped'}",
+            code="unsupported_content_type",
+            hint="send Content-Type: application/json",
+        )
     if any(e.get("type") == "json_invalid" for e in errors):
         detail = next(e for e in errors if e.get("type") == "json_invalid")
-        return error_response(400, f"the request body is not valid JSON: {detail.get('ctx', {}).get('error', '')}",
-                              code="invalid_json", hint="send a JSON object with Content-Type: application/json")
+        return error_response(
+            400,
+            f"the request body is not valid JSON: {detail.get('ctx', {}).get('error', '')}",
+            code="invalid_json",
+            hint="send a JSON object with Content-Type: application/json",
+        )
     first = errors[0] if errors else {}
     param = field_path(tuple(first.get("loc", ())))
     problems = []
@@ -87,8 +116,13 @@ def validation_response(exc: RequestValidationError, content_type: str = "applic
             msg = "the request body must be a JSON object"
         problems.append(f"{where}: {msg}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return error_response(400, "; ".join(problems) + more or "invalid request", param=param,
-                          code="invalid_value", hint="fix the field named in param")
+    return error_response(
+        400,
+        "; ".join(problems) + more or "invalid request",
+        param=param,
+        code="invalid_value",
+        hint="fix the field named in param",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -103,19 +137,31 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            return error_response(404, f"no route {request.method} {request.url.path}", code="unknown_route",
-                                  hint="see /docs for the routes this server has")
+            return error_response(
+                404,
+                f"no route {request.method} {request.url.path}",
+                code="unknown_route",
+                hint="see /docs for the routes this server has",
+            )
         if exc.status_code == 405:
-            return error_response(405, f"method {request.method} is not allowed on {request.url.path}",
-                                  code="method_not_allowed", headers=exc.headers)
+            return error_response(
+                405,
+                f"method {request.method} is not allowed on {request.url.path}",
+                code="method_not_allowed",
+                headers=exc.headers,
+            )
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_response(exc.status_code, message, code=f"http_{exc.status_code}", headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return error_response(500, f"internal error: {type(exc).__name__}", code="internal_error",
-                              hint="this is a bug; the server log has the traceback")
+        return error_response(
+            500,
+            f"internal error: {type(exc).__name__}",
+            code="internal_error",
+            hint="this is a bug; the server log has the traceback",
+        )
 
 
 class BodySizeLimit:
@@ -157,7 +203,11 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _reject(self, scope, receive, send) -> None:
-        response = error_response(413, f"request body over the limit of {self.max_bytes} bytes",
-                                  code="request_too_large", hint="send a smaller body or raise VERTICAL_MAX_BODY_BYTES")
+        response = error_response(
+            413,
+            f"request body over the limit of {self.max_bytes} bytes",
+            code="request_too_large",
+            hint="send a smaller body or raise VERTICAL_MAX_BODY_BYTES",
+        )
         response.headers["Connection"] = "close"  # the rest of the body is not read
         await response(scope, receive, send)

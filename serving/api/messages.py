@@ -28,9 +28,11 @@ def check_size(texts: list[str], limit: int) -> None:
     """413 before any tokenization: the characters of all messages together are bounded."""
     total = sum(len(t) for t in texts)
     if total > limit:
-        raise RequestTooLargeError(f"the messages hold {total} characters, over this server's limit of {limit}",
-                                   hint="send a shorter conversation or raise VERTICAL_MAX_REQUEST_CHARS",
-                                   param="messages")
+        raise RequestTooLargeError(
+            f"the messages hold {total} characters, over this server's limit of {limit}",
+            hint="send a shorter conversation or raise VERTICAL_MAX_REQUEST_CHARS",
+            param="messages",
+        )
 
 
 def _assistant_text(message: AssistantMessage) -> str:

@@ -46,18 +46,30 @@ PARAMETERS: tuple[Param, ...] = (
     Param("response_format json_object", "response_format", "response_format", _format("json_object")),
     Param("response_format json_schema", "response_format", "response_format", _format("json_schema")),
     Param("tools", "tools", "tools", lambda r: bool(getattr(r, "tools", None)) and r.tool_choice != "none"),
-    Param("tool_choice", "tool_choice", "tools",
-          lambda r: getattr(r, "tool_choice", None) not in (None, "none", "auto") and not r.tools),
+    Param(
+        "tool_choice",
+        "tool_choice",
+        "tools",
+        lambda r: getattr(r, "tool_choice", None) not in (None, "none", "auto") and not r.tools,
+    ),
     Param("logprobs", "logprobs", "logprobs", lambda r: bool(getattr(r, "logprobs", None))),
     # no engine of ours can do these: the answer policy makes one text answer per choice
     Param("store", "store", None, lambda r: bool(getattr(r, "store", None))),
     Param("audio", "audio", None, lambda r: bool(getattr(r, "audio", None))),
-    Param("modalities other than text", "modalities", None,
-          lambda r: any(m != "text" for m in (getattr(r, "modalities", None) or []))),
+    Param(
+        "modalities other than text",
+        "modalities",
+        None,
+        lambda r: any(m != "text" for m in (getattr(r, "modalities", None) or [])),
+    ),
     Param("prediction", "prediction", None, lambda r: bool(getattr(r, "prediction", None))),
     Param("reasoning_effort", "reasoning_effort", None, lambda r: bool(getattr(r, "reasoning_effort", None))),
-    Param(f"repetition_penalty other than the answer policy's {REPETITION_PENALTY}", "repetition_penalty", None,
-          lambda r: r.repetition_penalty is not None and abs(r.repetition_penalty - REPETITION_PENALTY) > 1e-6),
+    Param(
+        f"repetition_penalty other than the answer policy's {REPETITION_PENALTY}",
+        "repetition_penalty",
+        None,
+        lambda r: r.repetition_penalty is not None and abs(r.repetition_penalty - REPETITION_PENALTY) > 1e-6,
+    ),
     Param("echo", "echo", None, lambda r: bool(getattr(r, "echo", None))),
     Param("suffix", "suffix", None, lambda r: bool(getattr(r, "suffix", None))),
     Param("best_of", "best_of", None, lambda r: (getattr(r, "best_of", None) or 1) > 1),
@@ -83,22 +95,30 @@ def check_parameters(req: Request, engine: Engine, max_n: int) -> dict[str, Any]
     """Raise UnsupportedParameterError for the first parameter this engine cannot honour; return the
     extra options to pass verbatim (``GenerationParams.extra``)."""
     if req.n > max_n:
-        raise UnsupportedParameterError(f"n={req.n} is over this server's limit of {max_n}", param="n",
-                                        hint=f"ask for at most {max_n} choices or raise VERTICAL_MAX_N")
+        raise UnsupportedParameterError(
+            f"n={req.n} is over this server's limit of {max_n}",
+            param="n",
+            hint=f"ask for at most {max_n} choices or raise VERTICAL_MAX_N",
+        )
     if req.n > 1 and req.stream:
-        raise UnsupportedParameterError("n>1 is not supported with stream=true", param="n",
-                                        hint="stream one choice per request, or set stream=false")
+        raise UnsupportedParameterError(
+            "n>1 is not supported with stream=true",
+            param="n",
+            hint="stream one choice per request, or set stream=false",
+        )
     for p in PARAMETERS:
         if not p.requested(req):
             continue
         if p.capability is None:
-            raise UnsupportedParameterError(f"{p.name} is not supported by this server", param=p.field,
-                                            hint="leave it unset")
+            raise UnsupportedParameterError(
+                f"{p.name} is not supported by this server", param=p.field, hint="leave it unset"
+            )
         if p.capability not in engine.capabilities:
             others = [k for k in engines_with(p.capability) if k != engine.kind]
             advice = f"use --engine {others[0]}" if others else "no engine of ours supports it; leave it unset"
-            raise UnsupportedParameterError(f"{p.name} is not supported by the {engine.kind} engine; {advice}",
-                                            param=p.field, hint=advice)
+            raise UnsupportedParameterError(
+                f"{p.name} is not supported by the {engine.kind} engine; {advice}", param=p.field, hint=advice
+            )
     extra = {}
     for field in EXTRA_FIELDS:
         value = getattr(req, field, None)
@@ -109,5 +129,11 @@ def check_parameters(req: Request, engine: Engine, max_n: int) -> dict[str, Any]
 
 def sampling_fields(req: SamplingFields) -> dict[str, Any]:
     """The AnswerRequest fields every request sets the same way."""
-    return {"max_new_tokens": req.max_new_tokens, "temperature": req.temperature, "top_p": req.top_p,  # type: ignore[attr-defined]
-            "seed": req.seed, "stop": stop_list(req.stop), "k": req.k}
+    return {
+        "max_new_tokens": req.max_new_tokens,
+        "temperature": req.temperature,
+        "top_p": req.top_p,  # type: ignore[attr-defined]
+        "seed": req.seed,
+        "stop": stop_list(req.stop),
+        "k": req.k,
+    }

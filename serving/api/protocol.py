@@ -184,8 +184,13 @@ class SamplingFields(OpenAIBaseModel):
     stream_options: StreamOptions | None = None
     user: str | None = Field(None, max_length=512)  # an end-user id: accepted, not used for generation
     k: int | None = Field(None, ge=1, le=50, description="ours: retrieved chunks to consider")
-    repetition_penalty: float | None = Field(None, gt=0, le=2, description="vLLM's extension; our OpenAI engine "
-                                             "sends it. The answer policy's own value is the only one honoured")
+    repetition_penalty: float | None = Field(
+        None,
+        gt=0,
+        le=2,
+        description="vLLM's extension; our OpenAI engine "
+        "sends it. The answer policy's own value is the only one honoured",
+    )
 
     @field_validator("stop")
     @classmethod
@@ -269,8 +274,11 @@ class UsageInfo(_Response):
 
     @classmethod
     def of(cls, prompt_tokens: int, completion_tokens: int) -> UsageInfo:
-        return cls(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                   total_tokens=prompt_tokens + completion_tokens)
+        return cls(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
 
 
 class VerticalInfo(_Response):

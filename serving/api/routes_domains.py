@@ -18,11 +18,19 @@ def list_domains(request: Request) -> dict:
     from serving.api.auth import allowed_domains
 
     allowed = allowed_domains(request)
-    return {"domains": [
-        {"name": name, "description": rt.spec.description, "models": rt.model_ids, "rag": rt.uses_rag,
-         "built": rt.manifest is not None}
-        for name, rt in sorted(app_state(request).runtimes.items()) if "*" in allowed or name in allowed
-    ]}
+    return {
+        "domains": [
+            {
+                "name": name,
+                "description": rt.spec.description,
+                "models": rt.model_ids,
+                "rag": rt.uses_rag,
+                "built": rt.manifest is not None,
+            }
+            for name, rt in sorted(app_state(request).runtimes.items())
+            if "*" in allowed or name in allowed
+        ]
+    }
 
 
 @router.post("/{domain}/chat")
@@ -32,8 +40,15 @@ async def domain_chat(domain: str, body: DomainChatRequest, request: Request) ->
     history = [m.model_dump() for m in body.history if m.role != "system"]
     system = [m.content for m in body.history if m.role == "system" and m.content.strip()]
     check_size([body.question, *(m.content for m in body.history)], state.settings.max_request_chars)
-    req = AnswerRequest.ask(body.question, history, max_new_tokens=body.max_tokens, temperature=body.temperature,
-                            k=body.k, use_adapter=body.adapter, client_system=system)
+    req = AnswerRequest.ask(
+        body.question,
+        history,
+        max_new_tokens=body.max_tokens,
+        temperature=body.temperature,
+        k=body.k,
+        use_adapter=body.adapter,
+        client_system=system,
+    )
     async with state.admit():
         result = await state.run_blocking(answer, runtime, req, client=request)
     state.metrics.tokens.labels(runtime.name).inc(result.usage.get("completion_tokens", 0))

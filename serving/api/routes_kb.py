@@ -7,11 +7,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
-from vertical.core.errors import DocumentNotFoundError, KnowledgeError
-from vertical.core.fsutil import atomic_write_bytes
-
 from serving.api.auth import check_domain
 from serving.api.deps import app_state, domain_runtime
+from vertical.core.errors import DocumentNotFoundError, KnowledgeError
+from vertical.core.fsutil import atomic_write_bytes
 
 router = APIRouter(prefix="/v1", tags=["knowledge"])
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -71,8 +70,9 @@ def delete_document(domain: str, source: str, request: Request) -> dict:
 
 
 @router.get("/domains/{domain}/chunks")
-def search_chunks(domain: str, request: Request, q: str = Query(..., min_length=1, max_length=2000),
-                  k: int = Query(5, ge=1, le=50)) -> dict:
+def search_chunks(
+    domain: str, request: Request, q: str = Query(..., min_length=1, max_length=2000), k: int = Query(5, ge=1, le=50)
+) -> dict:
     runtime = domain_runtime(request, domain)
     kb = runtime.kb()
     if kb is None or not q.strip():

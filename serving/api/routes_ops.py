@@ -13,8 +13,12 @@ router = APIRouter(tags=["ops"])
 @router.get("/healthz")
 def healthz(request: Request) -> dict:
     state = app_state(request)
-    return {"status": "ok", "domains": sorted(state.runtimes), "inflight": state.inflight,
-            "engines": sorted({f"{r.engine.kind}:{r.engine.model}" for r in state.runtimes.values()})}
+    return {
+        "status": "ok",
+        "domains": sorted(state.runtimes),
+        "inflight": state.inflight,
+        "engines": sorted({f"{r.engine.kind}:{r.engine.model}" for r in state.runtimes.values()}),
+    }
 
 
 @router.get("/metrics")

@@ -28,8 +28,13 @@ from vertical.core.errors import VerticalError
 
 
 def vertical_info(result: Answer) -> VerticalInfo:
-    return VerticalInfo(path=result.path, sources=result.sources, trace=result.trace, grounding=result.grounding,
-                        citations=result.citations)
+    return VerticalInfo(
+        path=result.path,
+        sources=result.sources,
+        trace=result.trace,
+        grounding=result.grounding,
+        citations=result.citations,
+    )
 
 
 def usage_of(results: list[Answer]) -> UsageInfo:
@@ -44,8 +49,9 @@ def error_event(exc: Exception) -> str:
     if isinstance(exc, VerticalError):
         body = vertical_error_response(exc).body.decode()
     else:
-        body = ErrorResponse(error=ErrorInfo(message=f"internal error: {type(exc).__name__}", type="server_error",
-                                             code="internal_error")).model_dump_json()
+        body = ErrorResponse(
+            error=ErrorInfo(message=f"internal error: {type(exc).__name__}", type="server_error", code="internal_error")
+        ).model_dump_json()
     return f"data: {body}\n\n"
 
 
@@ -63,12 +69,14 @@ class OpenAIServing:
     def __init__(self, state: AppState, models: OpenAIServingModels) -> None:
         self.state, self.models = state, models
 
-    def answer_request(self, request: Request, body: OpenAIRequest, messages: list[dict[str, Any]],
-                       client_system: list[str]) -> tuple[DomainRuntime, AnswerRequest]:
+    def answer_request(
+        self, request: Request, body: OpenAIRequest, messages: list[dict[str, Any]], client_system: list[str]
+    ) -> tuple[DomainRuntime, AnswerRequest]:
         runtime, use_adapter = self.models.resolve(request, body.model)
         extra = check_parameters(body, runtime.engine, self.state.settings.max_n)
-        return runtime, AnswerRequest(messages, use_adapter=use_adapter, client_system=client_system,
-                                      engine_extra=extra, **sampling_fields(body))
+        return runtime, AnswerRequest(
+            messages, use_adapter=use_adapter, client_system=client_system, engine_extra=extra, **sampling_fields(body)
+        )
 
     async def answer_n(self, request: Request, runtime: DomainRuntime, req: AnswerRequest, n: int) -> list[Answer]:
         """n choices (see the module docstring), in one queue slot, stopped when the client goes away."""
@@ -76,8 +84,9 @@ class OpenAIServing:
         runs = n if temperature > 0 else 1
         requests = [dataclasses.replace(req, seed=None if req.seed is None else req.seed + i) for i in range(runs)]
         async with self.state.admit():
-            results = await gather_or_cancel([self.state.run_blocking(answer, runtime, r, client=request)
-                                              for r in requests])
+            results = await gather_or_cancel(
+                [self.state.run_blocking(answer, runtime, r, client=request) for r in requests]
+            )
         self.state.metrics.tokens.labels(runtime.name).inc(usage_of(results).completion_tokens)
         if runs < n:
             results[0].trace.append(f"n={n} with greedy decoding: one generation, repeated in {n} choices")

@@ -39,19 +39,29 @@ class OpenAIServingChat(OpenAIServing):
             return StreamingResponse(self.chunks(body, events), media_type="text/event-stream")
         results = await self.answer_n(request, runtime, req, body.n)
         return ChatCompletionResponse(
-            model=body.model, usage=usage_of(results),
-            choices=[ChatCompletionChoice(index=i, message=ResponseMessage(content=r.answer),
-                                          finish_reason=r.finish_reason) for i, r in enumerate(results)],
+            model=body.model,
+            usage=usage_of(results),
+            choices=[
+                ChatCompletionChoice(index=i, message=ResponseMessage(content=r.answer), finish_reason=r.finish_reason)
+                for i, r in enumerate(results)
+            ],
             vertical=vertical_info(results[0]),
         )
 
-    async def chunks(self, body: ChatCompletionRequest,
-                     events: AsyncIterator[TokenDelta | Final]) -> AsyncIterator[str]:
+    async def chunks(
+        self, body: ChatCompletionRequest, events: AsyncIterator[TokenDelta | Final]
+    ) -> AsyncIterator[str]:
         cid = completion_id()
 
         def chunk(delta: DeltaMessage, finish: str | None = None, **extra) -> str:
-            return sse(ChatCompletionChunk(id=cid, model=body.model, choices=[
-                ChatChunkChoice(index=0, delta=delta, finish_reason=finish)], **extra))
+            return sse(
+                ChatCompletionChunk(
+                    id=cid,
+                    model=body.model,
+                    choices=[ChatChunkChoice(index=0, delta=delta, finish_reason=finish)],
+                    **extra,
+                )
+            )
 
         yield chunk(DeltaMessage(role="assistant", content=""))
         try:
@@ -67,4 +77,3 @@ class OpenAIServingChat(OpenAIServing):
         except Exception as exc:  # noqa: BLE001 - the status line is gone; tell the client in the stream
             yield error_event(exc)
         yield SSE_DONE
-

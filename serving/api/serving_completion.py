@@ -32,20 +32,25 @@ class OpenAIServingCompletion(OpenAIServing):
     async def create(self, body: CompletionRequest, request: Request) -> CompletionResponse | StreamingResponse:
         limit = self.state.settings.max_request_chars
         check_size(body.prompts, limit)
-        prepared = [self.answer_request(request, body, prompt_conversation(p, limit).messages, [])
-                    for p in body.prompts]
+        prepared = [
+            self.answer_request(request, body, prompt_conversation(p, limit).messages, []) for p in body.prompts
+        ]
         if body.stream:
             if len(prepared) > 1:
-                raise UnsupportedParameterError("stream=true takes a single prompt", param="prompt",
-                                                hint="send one prompt per streamed request")
+                raise UnsupportedParameterError(
+                    "stream=true takes a single prompt", param="prompt", hint="send one prompt per streamed request"
+                )
             events = await self.stream_events(*prepared[0])
             return StreamingResponse(self.chunks(body, events), media_type="text/event-stream")
         per_prompt = await gather_or_cancel([self.answer_n(request, rt, req, body.n) for rt, req in prepared])
         results = [r for choices in per_prompt for r in choices]
         return CompletionResponse(
-            model=body.model, usage=usage_of(results), vertical=vertical_info(results[0]),
-            choices=[CompletionChoice(index=i, text=r.answer, finish_reason=r.finish_reason)
-                     for i, r in enumerate(results)],
+            model=body.model,
+            usage=usage_of(results),
+            vertical=vertical_info(results[0]),
+            choices=[
+                CompletionChoice(index=i, text=r.answer, finish_reason=r.finish_reason) for i, r in enumerate(results)
+            ],
         )
 
     async def chunks(self, body: CompletionRequest, events: AsyncIterator[TokenDelta | Final]) -> AsyncIterator[str]:
@@ -54,12 +59,21 @@ class OpenAIServingCompletion(OpenAIServing):
             async for event in events:
                 if isinstance(event, TokenDelta):
                     if event.text:
-                        yield sse(CompletionChunk(id=cid, model=body.model,
-                                                  choices=[CompletionChoice(index=0, text=event.text)]))
+                        yield sse(
+                            CompletionChunk(
+                                id=cid, model=body.model, choices=[CompletionChoice(index=0, text=event.text)]
+                            )
+                        )
                     continue
                 result = event.answer
-                yield sse(CompletionChunk(id=cid, model=body.model, vertical=vertical_info(result), choices=[
-                    CompletionChoice(index=0, text="", finish_reason=result.finish_reason)]))
+                yield sse(
+                    CompletionChunk(
+                        id=cid,
+                        model=body.model,
+                        vertical=vertical_info(result),
+                        choices=[CompletionChoice(index=0, text="", finish_reason=result.finish_reason)],
+                    )
+                )
                 if body.stream_options and body.stream_options.include_usage:
                     yield sse(CompletionChunk(id=cid, model=body.model, choices=[], usage=usage_of([result])))
         except Exception as exc:  # noqa: BLE001 - the status line is gone; tell the client in the stream

@@ -20,14 +20,22 @@ class OpenAIServingModels:
         root = runtime.spec.base_model
         cards = [ModelCard(id=runtime.name, root=root)]
         if runtime.adapter:
-            cards += [ModelCard(id=f"{runtime.name}:{adapter_label(runtime.adapter)}", root=root, parent=runtime.name),
-                      ModelCard(id=f"{runtime.name}:base", root=root, parent=runtime.name)]
+            cards += [
+                ModelCard(id=f"{runtime.name}:{adapter_label(runtime.adapter)}", root=root, parent=runtime.name),
+                ModelCard(id=f"{runtime.name}:base", root=root, parent=runtime.name),
+            ]
         return cards
 
     def list(self, request: Request) -> ModelList:
         allowed = allowed_domains(request)
-        return ModelList(data=[card for name, runtime in sorted(self.state.runtimes.items())
-                               if "*" in allowed or name in allowed for card in self.cards(runtime)])
+        return ModelList(
+            data=[
+                card
+                for name, runtime in sorted(self.state.runtimes.items())
+                if "*" in allowed or name in allowed
+                for card in self.cards(runtime)
+            ]
+        )
 
     def get(self, request: Request, model: str) -> ModelCard:
         runtime, _ = self.resolve(request, model)
@@ -38,8 +46,9 @@ class OpenAIServingModels:
         domain, _, variant = model.partition(":")
         check_domain(request, domain)
         if domain not in self.state.runtimes:
-            raise ModelNotServedError(f"model {model!r} is not served here",
-                                      hint=f"served models: {', '.join(self._ids()) or 'none'}")
+            raise ModelNotServedError(
+                f"model {model!r} is not served here", hint=f"served models: {', '.join(self._ids()) or 'none'}"
+            )
         runtime = self.state.runtimes[domain]
         if not variant:
             return runtime, True
@@ -47,8 +56,10 @@ class OpenAIServingModels:
             return runtime, False
         if runtime.adapter and variant == adapter_label(runtime.adapter):
             return runtime, True
-        raise ModelNotServedError(f"model {model!r} is not served here",
-                                  hint=f"served models of {domain}: {', '.join(c.id for c in self.cards(runtime))}")
+        raise ModelNotServedError(
+            f"model {model!r} is not served here",
+            hint=f"served models of {domain}: {', '.join(c.id for c in self.cards(runtime))}",
+        )
 
     def _ids(self) -> list[str]:
         return [card.id for runtime in self.state.runtimes.values() for card in self.cards(runtime)]

@@ -44,8 +44,16 @@ class JobRecord:
 
     def to_dict(self) -> dict[str, Any]:
         progress = dict(self.job.progress)
-        return {"id": self.id, "domain": self.domain, "status": self.job.status, "files": self.files,
-                "progress": progress, "report": self.report, "error": self.error, "created": self.created}
+        return {
+            "id": self.id,
+            "domain": self.domain,
+            "status": self.job.status,
+            "files": self.files,
+            "progress": progress,
+            "report": self.report,
+            "error": self.error,
+            "created": self.created,
+        }
 
 
 class AppState:
@@ -62,8 +70,10 @@ class AppState:
 
     def runtime(self, domain: str) -> DomainRuntime:
         if domain not in self.runtimes:
-            raise DomainNotFoundError(f"domain {domain!r} is not served here",
-                                      hint=f"served domains: {', '.join(sorted(self.runtimes)) or 'none'}")
+            raise DomainNotFoundError(
+                f"domain {domain!r} is not served here",
+                hint=f"served domains: {', '.join(sorted(self.runtimes)) or 'none'}",
+            )
         return self.runtimes[domain]
 
     @property
@@ -76,8 +86,10 @@ class AppState:
         with self._lock:
             if self._inflight >= self.settings.queue_limit:
                 self.metrics.rejected.labels("queue_full").inc()
-                raise ServerBusyError(f"the generation queue is full ({self.settings.queue_limit} in flight)",
-                                      hint=f"retry after {RETRY_AFTER_S}s")
+                raise ServerBusyError(
+                    f"the generation queue is full ({self.settings.queue_limit} in flight)",
+                    hint=f"retry after {RETRY_AFTER_S}s",
+                )
             self._inflight += 1
             self.metrics.queue_depth.set(self._inflight)
         try:
@@ -103,8 +115,9 @@ class AppState:
         future: asyncio.Future[T] = loop.run_in_executor(self.pool, call)  # type: ignore[assignment]
         watch = asyncio.ensure_future(self._until_disconnected(client)) if client is not None else None
         try:
-            done, _ = await asyncio.wait({future, watch} - {None}, timeout=self.settings.request_timeout_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {future, watch} - {None}, timeout=self.settings.request_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
         except asyncio.CancelledError:
             cancel.set()
             raise
@@ -117,11 +130,15 @@ class AppState:
         future.add_done_callback(lambda f: f.exception())  # its GenerationCancelledError is expected
         if watch is not None and watch in done:
             self.metrics.rejected.labels("client_gone").inc()
-            raise GenerationCancelledError("the client disconnected; its generation was stopped",
-                                           hint="keep the connection open until the answer arrives")
+            raise GenerationCancelledError(
+                "the client disconnected; its generation was stopped",
+                hint="keep the connection open until the answer arrives",
+            )
         self.metrics.rejected.labels("timeout").inc()
-        raise GenerationTimeoutError(f"generation took longer than {self.settings.request_timeout_s:.0f}s",
-                                     hint="lower max_tokens or retry later")
+        raise GenerationTimeoutError(
+            f"generation took longer than {self.settings.request_timeout_s:.0f}s",
+            hint="lower max_tokens or retry later",
+        )
 
     async def _until_disconnected(self, client: Request) -> None:
         while not await client.is_disconnected():
@@ -131,8 +148,9 @@ class AppState:
     def start_ingest(self, runtime: DomainRuntime, paths: list[Path]) -> JobRecord:
         from knowledge.jobs import IngestJob
 
-        record = JobRecord(uuid.uuid4().hex[:12], runtime.name, IngestJob(runtime.spec, paths=paths),
-                           [p.name for p in paths])
+        record = JobRecord(
+            uuid.uuid4().hex[:12], runtime.name, IngestJob(runtime.spec, paths=paths), [p.name for p in paths]
+        )
 
         def work() -> None:
             try:

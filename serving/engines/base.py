@@ -107,8 +107,9 @@ class Engine(ABC):
     def stream(self, messages: Messages, params: GenerationParams | None = None) -> Iterator[str]:
         """Yield text deltas as they are generated."""
 
-    def stream_completion(self, messages: Messages,
-                          params: GenerationParams | None = None) -> Iterator[str | Completion]:
+    def stream_completion(
+        self, messages: Messages, params: GenerationParams | None = None
+    ) -> Iterator[str | Completion]:
         """Text deltas, then one :class:`Completion` (full text, token counts, finish_reason).
 
         Engines that know the real counts and finish reason override this; the default counts nothing."""
@@ -118,8 +119,9 @@ class Engine(ABC):
             yield delta
         yield Completion("".join(parts).strip())
 
-    async def astream_completion(self, messages: Messages,
-                                 params: GenerationParams | None = None) -> AsyncGenerator[str | Completion, None]:
+    async def astream_completion(
+        self, messages: Messages, params: GenerationParams | None = None
+    ) -> AsyncGenerator[str | Completion, None]:
         """Async :meth:`stream_completion`, bridged through a thread and a queue."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
@@ -192,5 +194,5 @@ class Engine(ABC):
         finally:
             cancel.set()  # the consumer stopped early (client gone): stop the generation too
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - engines without workers have nothing to release
         """Release workers, subprocesses and clients."""

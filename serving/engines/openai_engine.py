@@ -24,16 +24,23 @@ class OpenAIEngine(Engine):
     kind = "openai"
     capabilities = PASSED_THROUGH
 
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY",
-                 adapters: dict[str, str] | None = None, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        adapters: dict[str, str] | None = None,
+        timeout: float = 120.0,
+    ) -> None:
         from openai import OpenAI
 
         self.base_url = base_url
         self.model = model
         # adapter name → the model name the server knows it by (vLLM: the --lora-modules name)
         self._adapters = dict(adapters or {})
-        self.client = OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env) or "not-needed",
-                             timeout=timeout, max_retries=0)
+        self.client = OpenAI(
+            base_url=base_url, api_key=os.environ.get(api_key_env) or "not-needed", timeout=timeout, max_retries=0
+        )
 
     @property
     def adapters(self) -> list[str]:
@@ -43,8 +50,10 @@ class OpenAIEngine(Engine):
         if not params.adapter:
             return self.model
         if params.adapter not in self._adapters:
-            raise EngineUnavailableError(f"adapter {params.adapter!r} is not served by {self.base_url}",
-                                         hint=f"known adapters: {', '.join(self._adapters) or 'none'}")
+            raise EngineUnavailableError(
+                f"adapter {params.adapter!r} is not served by {self.base_url}",
+                hint=f"known adapters: {', '.join(self._adapters) or 'none'}",
+            )
         return self._adapters[params.adapter]
 
     def _request(self, messages: Messages, params: GenerationParams, stream: bool) -> Any:
@@ -61,8 +70,13 @@ class OpenAIEngine(Engine):
         options.update(dict(params.extra))
         try:
             return self.client.chat.completions.create(
-                model=self._model_for(params), messages=messages, max_tokens=params.max_new_tokens,
-                temperature=params.temperature, stream=stream, extra_body=extra, **options,
+                model=self._model_for(params),
+                messages=messages,
+                max_tokens=params.max_new_tokens,
+                temperature=params.temperature,
+                stream=stream,
+                extra_body=extra,
+                **options,
             )
         except OpenAIError as exc:
             raise EngineUnavailableError(
@@ -85,8 +99,9 @@ class OpenAIEngine(Engine):
             _finish(choice.finish_reason),
         )
 
-    def _generate_cancellable(self, messages: Messages, params: GenerationParams,
-                              cancel: threading.Event) -> Completion:
+    def _generate_cancellable(
+        self, messages: Messages, params: GenerationParams, cancel: threading.Event
+    ) -> Completion:
         parts: list[str] = []
         usage, finish = None, "stop"
         for chunk in self._chunks(messages, params, cancel):
@@ -95,11 +110,13 @@ class OpenAIEngine(Engine):
             if chunk.choices:
                 parts.append(chunk.choices[0].delta.content or "")
                 finish = _finish(chunk.choices[0].finish_reason) if chunk.choices[0].finish_reason else finish
-        return Completion("".join(parts).strip(), usage.prompt_tokens if usage else 0,
-                          usage.completion_tokens if usage else 0, finish)
+        return Completion(
+            "".join(parts).strip(), usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0, finish
+        )
 
-    def _chunks(self, messages: Messages, params: GenerationParams,
-                cancel: threading.Event | None = None) -> Iterator[Any]:
+    def _chunks(
+        self, messages: Messages, params: GenerationParams, cancel: threading.Event | None = None
+    ) -> Iterator[Any]:
         from openai import OpenAIError
 
         try:
@@ -110,16 +127,18 @@ class OpenAIEngine(Engine):
                         raise GenerationCancelledError("generation cancelled; the request to the server was closed")
                     yield chunk
         except OpenAIError as exc:
-            raise EngineUnavailableError(f"stream from {self.base_url} failed: {exc}",
-                                         hint="check that the server is running") from exc
+            raise EngineUnavailableError(
+                f"stream from {self.base_url} failed: {exc}", hint="check that the server is running"
+            ) from exc
 
     def stream(self, messages: Messages, params: GenerationParams | None = None) -> Iterator[str]:
         for item in self.stream_completion(messages, params):
             if isinstance(item, str):
                 yield item
 
-    def stream_completion(self, messages: Messages,
-                          params: GenerationParams | None = None) -> Iterator[str | Completion]:
+    def stream_completion(
+        self, messages: Messages, params: GenerationParams | None = None
+    ) -> Iterator[str | Completion]:
         parts: list[str] = []
         usage, finish = None, "stop"
         for chunk in self._chunks(messages, params or GenerationParams(), current_cancel()):
@@ -130,8 +149,9 @@ class OpenAIEngine(Engine):
                 if chunk.choices[0].delta.content:
                     parts.append(chunk.choices[0].delta.content)
                     yield parts[-1]
-        yield Completion("".join(parts).strip(), usage.prompt_tokens if usage else 0,
-                         usage.completion_tokens if usage else 0, finish)
+        yield Completion(
+            "".join(parts).strip(), usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0, finish
+        )
 
     def close(self) -> None:
         self.client.close()

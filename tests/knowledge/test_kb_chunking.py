@@ -15,7 +15,9 @@ def tokenizer(embedder_name: str):
 
 
 def test_heading_paths_follow_markdown_nesting() -> None:
-    text = "# Sleep\n\nIntro.\n\n## Wind down\n\nDim lights.\n\n```\n# not a heading\n```\n\n## Caffeine\n\nStop by 2 pm."
+    text = (
+        "# Sleep\n\nIntro.\n\n## Wind down\n\nDim lights.\n\n```\n# not a heading\n```\n\n## Caffeine\n\nStop by 2 pm."
+    )
     sections = split_sections(text)
     assert [h for h, _ in sections] == ["Sleep", "Sleep > Wind down", "Sleep > Caffeine"]
     assert "# not a heading" in sections[1][1]
@@ -23,7 +25,15 @@ def test_heading_paths_follow_markdown_nesting() -> None:
 
 def test_cjk_sentences_end_at_cjk_punctuation() -> None:
     parts = split_sentences("我睡不好。晚上总是担心！怎么办？先写下来；再休息。It helps. Really.")
-    assert [p.strip() for p in parts] == ["我睡不好。", "晚上总是担心！", "怎么办？", "先写下来；", "再休息。", "It helps.", "Really."]
+    assert [p.strip() for p in parts] == [
+        "我睡不好。",
+        "晚上总是担心！",
+        "怎么办？",
+        "先写下来；",
+        "再休息。",
+        "It helps.",
+        "Really.",
+    ]
 
 
 def test_chunks_fit_the_token_budget_and_ids_are_stable(tokenizer) -> None:
@@ -44,6 +54,8 @@ def test_chunks_fit_the_token_budget_and_ids_are_stable(tokenizer) -> None:
 
 def test_chinese_text_is_chunked_at_sentence_ends(tokenizer) -> None:
     text = "失眠的时候不要一直看时间。如果二十分钟还睡不着，就起床去另一个房间。做一些安静无聊的事情，直到有睡意。" * 6
-    chunks = TokenChunker(tokenizer, chunk_size=48, chunk_overlap=0).chunk(LoadedDocument(text, "失眠", markdown=False), "zh.txt")
+    chunks = TokenChunker(tokenizer, chunk_size=48, chunk_overlap=0).chunk(
+        LoadedDocument(text, "失眠", markdown=False), "zh.txt"
+    )
     assert len(chunks) > 2
     assert all(c.text.endswith("。") for c in chunks)

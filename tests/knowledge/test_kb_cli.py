@@ -9,9 +9,14 @@ from vertical.core.errors import DocumentNotFoundError, IngestError
 
 
 def test_ingest_then_kb_commands(make_domain) -> None:
-    spec = make_domain("cli", {"sleep.md": "# Sleep\n\nKeep the same wake time every day.",
-                               "anger.md": "# Anger\n\nPause and breathe before replying.",
-                               "junk.bin.txt": b"\x00\x00\x00binary"})
+    spec = make_domain(
+        "cli",
+        {
+            "sleep.md": "# Sleep\n\nKeep the same wake time every day.",
+            "anger.md": "# Anger\n\nPause and breathe before replying.",
+            "junk.bin.txt": b"\x00\x00\x00binary",
+        },
+    )
     runner = CliRunner()
     result = runner.invoke(app, ["ingest", str(spec.root)])
     assert result.exit_code == 0, result.output

@@ -40,8 +40,11 @@ def test_chinese_kb_measures_unk_rate_turns_dense_off_and_gates_off_topic(make_d
 
 
 def test_explicit_weights_and_thresholds_are_kept(make_domain) -> None:
-    spec = make_domain("zhfixed", ZH_COUNSELING, extra_yaml=(
-        "  retrieval:\n    adapt_dense_weight: false\n    min_lexical_confidence: 0.99\n"))
+    spec = make_domain(
+        "zhfixed",
+        ZH_COUNSELING,
+        extra_yaml=("  retrieval:\n    adapt_dense_weight: false\n    min_lexical_confidence: 0.99\n"),
+    )
     IngestJob(spec).run()
     kb = KnowledgeBase.for_domain(spec)
     assert kb.dense_weight() == (1.0, None) and kb.retrieval_notes() == []

@@ -7,10 +7,13 @@ import pytest
 from vertical.core.settings import reset_settings
 
 
-@pytest.mark.parametrize(("wanted", "native", "expect_bf16"),
-                         [("auto", True, True), ("auto", False, False), ("fp32", True, False), ("bf16", False, True)])
-def test_embedding_precision_choice(monkeypatch: pytest.MonkeyPatch, wanted: str, native: bool,
-                                    expect_bf16: bool) -> None:
+@pytest.mark.parametrize(
+    ("wanted", "native", "expect_bf16"),
+    [("auto", True, True), ("auto", False, False), ("fp32", True, False), ("bf16", False, True)],
+)
+def test_embedding_precision_choice(
+    monkeypatch: pytest.MonkeyPatch, wanted: str, native: bool, expect_bf16: bool
+) -> None:
     import torch
 
     import knowledge.embedding as embedding

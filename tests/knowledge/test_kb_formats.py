@@ -42,9 +42,11 @@ def test_yaml_records_are_one_chunk_each_with_field_names(tmp_path: Path, chunke
     chunks = chunker.chunk(doc, "techniques.yaml")
     assert [c.heading for c in chunks] == ["Box breathing", "5-4-3-2-1 grounding"]
     assert chunks[0].text.splitlines() == [
-        "name: Box breathing", "category: breathing",
+        "name: Box breathing",
+        "category: breathing",
         "steps: Breathe in for four seconds, hold for four, breathe out for four, hold for four",
-        "when: Before a stressful meeting"]
+        "when: Before a stressful meeting",
+    ]
     assert "source.book: Anxiety workbook" in chunks[1].text and "source.page: 12" in chunks[1].text
 
 
@@ -58,8 +60,12 @@ def test_yaml_errors_and_alias_bombs_are_skipped(tmp_path: Path) -> None:
 
 
 def test_json_records_without_a_text_field_keep_all_fields(tmp_path: Path, chunker: TokenChunker) -> None:
-    data = {"items": [{"title": "Sleep", "tip": "Keep a regular wake time.", "tags": ["sleep", "routine"]},
-                      {"title": "Worry", "tip": "Schedule a daily worry time."}]}
+    data = {
+        "items": [
+            {"title": "Sleep", "tip": "Keep a regular wake time.", "tags": ["sleep", "routine"]},
+            {"title": "Worry", "tip": "Schedule a daily worry time."},
+        ]
+    }
     doc = load_file(_write(tmp_path, "tips.json", json.dumps(data)), KnowledgeSpec())
     chunks = chunker.chunk(doc, "tips.json")
     assert [c.heading for c in chunks] == ["Sleep", "Worry"]
@@ -71,8 +77,10 @@ def test_json_records_without_a_text_field_keep_all_fields(tmp_path: Path, chunk
 def test_csv_rows_are_one_chunk_each_with_header_names(tmp_path: Path, chunker: TokenChunker) -> None:
     csv_text = "question,answer\nHow long to nap?,Twenty minutes at most.\nWhen to stop coffee?,By 2 pm.\n"
     chunks = chunker.chunk(load_file(_write(tmp_path, "faq.csv", csv_text), KnowledgeSpec()), "faq.csv")
-    assert [c.text for c in chunks] == ["question: How long to nap?\nanswer: Twenty minutes at most.",
-                                        "question: When to stop coffee?\nanswer: By 2 pm."]
+    assert [c.text for c in chunks] == [
+        "question: How long to nap?\nanswer: Twenty minutes at most.",
+        "question: When to stop coffee?\nanswer: By 2 pm.",
+    ]
     assert chunks[0].heading == "How long to nap?"
 
 
@@ -89,8 +97,10 @@ def test_xlsx_rows_become_records_per_sheet(tmp_path: Path, chunker: TokenChunke
     book.save(buf)
     doc = load_file(_write(tmp_path, "lines.xlsx", buf.getvalue()), KnowledgeSpec())
     chunks = chunker.chunk(doc, "lines.xlsx")
-    assert [c.text for c in chunks] == ["name: Crisis line\nphone: 988\nhours: 24/7",
-                                        "name: 心理援助热线\nphone: 12356\nhours: 24"]
+    assert [c.text for c in chunks] == [
+        "name: Crisis line\nphone: 988\nhours: 24/7",
+        "name: 心理援助热线\nphone: 12356\nhours: 24",
+    ]
     assert [c.heading for c in chunks] == ["Crisis line", "心理援助热线"]
     only = load_file(_write(tmp_path, "lines2.xlsx", buf.getvalue()), KnowledgeSpec(csv_column="phone"))
     assert only.text == "988\n\n12356"

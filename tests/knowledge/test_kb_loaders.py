@@ -60,16 +60,19 @@ def test_non_utf8_text_is_detected(tmp_path: Path, encoding: str) -> None:
 
 
 def test_html_drops_scripts_and_converts_headings(tmp_path: Path) -> None:
-    html = ("<html><head><title>Finding help</title><script>var x=1;</script></head><body>"
-            "<h1>Finding help</h1><p>Ask your doctor.</p><h2>Costs</h2><ul><li>Sliding scale</li></ul></body></html>")
+    html = (
+        "<html><head><title>Finding help</title><script>var x=1;</script></head><body>"
+        "<h1>Finding help</h1><p>Ask your doctor.</p><h2>Costs</h2><ul><li>Sliding scale</li></ul></body></html>"
+    )
     doc = load_file(_write(tmp_path, "h.html", html), KnowledgeSpec())
     assert doc.title == "Finding help"
     assert "## Costs" in doc.text and "- Sliding scale" in doc.text and "var x" not in doc.text
 
 
 def test_pdf_text_and_corrupt_pdf_is_skipped(tmp_path: Path) -> None:
-    doc = load_file(_write(tmp_path, "p.pdf", _pdf_bytes(["Progressive relaxation", "Tense then release."])),
-                    KnowledgeSpec())
+    doc = load_file(
+        _write(tmp_path, "p.pdf", _pdf_bytes(["Progressive relaxation", "Tense then release."])), KnowledgeSpec()
+    )
     assert "Tense then release." in doc.text
     with pytest.raises(SkipFile, match="corrupt PDF|no extractable text"):
         load_file(_write(tmp_path, "bad.pdf", b"%PDF-1.4\n%garbage that is not a pdf body\n"), KnowledgeSpec())

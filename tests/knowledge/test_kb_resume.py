@@ -22,8 +22,11 @@ TOPICS = ["sleep", "worry", "grief", "anger", "panic", "stress", "burnout", "lon
 
 
 def _files(n: int = 40) -> dict[str, str]:
-    return {f"note{i:02d}.md": f"# Note {i}\n\nNote {i} explains how {TOPICS[i % 8]} changes over week {i}. "
-            f"The second sentence of note {i} adds a practical tip number {i * 7}." for i in range(n)}
+    return {
+        f"note{i:02d}.md": f"# Note {i}\n\nNote {i} explains how {TOPICS[i % 8]} changes over week {i}. "
+        f"The second sentence of note {i} adds a practical tip number {i * 7}."
+        for i in range(n)
+    }
 
 
 def _expected_ids(spec) -> set[str]:
@@ -39,8 +42,9 @@ def _expected_ids(spec) -> set[str]:
 def test_sigkill_mid_job_then_rerun_gives_exact_chunk_set(make_domain, mode: str) -> None:
     spec = make_domain(f"resume-{mode}", _files())
     env = {**os.environ, "VERTICAL_WORKSPACE": str(get_settings().workspace)}
-    proc = subprocess.run([sys.executable, str(HELPER), str(spec.root), "12", mode],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(HELPER), str(spec.root), "12", mode], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
 
     kb = KnowledgeBase.for_domain(spec)

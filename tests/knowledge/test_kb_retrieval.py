@@ -33,7 +33,11 @@ def test_counseling_sleep_question_finds_sleep_hygiene(counseling_dir, embedder_
 
     docs = langchain_retriever(kb, k=2).invoke("How can I sleep better when I'm anxious?")
     nodes = llamaindex_retriever(kb, k=2).retrieve("How can I sleep better when I'm anxious?")
-    assert [d.metadata["source"] for d in docs] == [n.node.metadata["source"] for n in nodes] == [h.source for h in hits[:2]]
+    assert (
+        [d.metadata["source"] for d in docs]
+        == [n.node.metadata["source"] for n in nodes]
+        == [h.source for h in hits[:2]]
+    )
 
     off_topic = kb.search("depreciation schedule for corporate tax filings", k=2)
     on, off = kb.confidence(hits), kb.confidence(off_topic)

@@ -12,7 +12,8 @@ from vertical.core.errors import DocumentNotFoundError
 from vertical.core.settings import get_settings
 
 DOCS = {
-    "sleep.md": "# Sleep\n\nKeep the same wake time every day, even on weekends.\n\n## Screens\n\nPut phones away an hour before bed.",
+    "sleep.md": "# Sleep\n\nKeep the same wake time every day, even on weekends.\n\n## Screens\n\n"
+    "Put phones away an hour before bed.",
     "grief.txt": "Grief comes in waves. Let friends help with meals and errands in the first weeks.",
     "panic.md": "# Panic\n\nA panic attack peaks within about ten minutes and then passes.",
     "notes/anger.md": "# Anger\n\nAnger often signals a crossed boundary. Pause and breathe before replying.",
@@ -22,8 +23,11 @@ DOCS = {
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[float, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size)
-            for p in folder.rglob("*") if p.is_file() and p.name != "ingest.lock"}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size)
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "ingest.lock"
+    }
 
 
 def _stored_ids(kb: KnowledgeBase, source: str) -> set[str]:
@@ -36,14 +40,19 @@ def test_first_ingest_reports_and_second_ingest_writes_nothing(make_domain) -> N
     report = IngestJob(spec).run(on_progress=progress.append).to_dict()
     assert report["added"] == 4 and report["updated"] == 0 and report["failed"] == []
     assert {s["path"]: s["reason"] for s in report["skipped"]} == {
-        "broken.pdf": report["skipped"][0]["reason"], "empty.txt": "empty file"}
+        "broken.pdf": report["skipped"][0]["reason"],
+        "empty.txt": "empty file",
+    }
     assert "corrupt PDF" in report["skipped"][0]["reason"] or "no extractable" in report["skipped"][0]["reason"]
     assert progress[-1]["files_done"] == progress[-1]["files_total"] == 6
     kb = KnowledgeBase.for_domain(spec)
     assert kb.count() == report["chunks_total"] == len(kb.vectors.ids()) > 0
     assert {d["source"] for d in kb.list_documents()} == {"sleep.md", "grief.txt", "panic.md", "notes/anger.md"}
     hit = kb.get_chunks(sorted(kb.records.get("sleep.md").chunk_ids))[0]
-    assert hit.title == "Sleep" and {"source", "title", "heading", "position", "hash", "ingested_at"} <= hit.metadata.keys()
+    assert (
+        hit.title == "Sleep"
+        and {"source", "title", "heading", "position", "hash", "ingested_at"} <= hit.metadata.keys()
+    )
 
     folder = get_settings().domain_dir(spec.name)
     before, hash_before = _snapshot(folder), kb.content_hash()
@@ -157,8 +166,10 @@ def test_a_changed_embedder_re_embeds_every_chunk(make_domain) -> None:
     kb = KnowledgeBase.for_domain(spec)
     with sqlite3.connect(kb.records.path) as conn:  # pretend the stored vectors came from another model
         for source, config in conn.execute("SELECT source, config FROM files").fetchall():
-            conn.execute("UPDATE files SET config = ? WHERE source = ?",
-                         (json.dumps({**json.loads(config), "embedder": "old-embedder"}), source))
+            conn.execute(
+                "UPDATE files SET config = ? WHERE source = ?",
+                (json.dumps({**json.loads(config), "embedder": "old-embedder"}), source),
+            )
     again = IngestJob(spec).run()
     assert any("embedder changed (old-embedder -> all-minilm-l6-v2)" in n["note"] for n in again.notes)
     assert again.chunks_written == first.chunks_total == again.chunks_total == kb.vectors.count()

@@ -57,9 +57,8 @@ def runtime(tiny_domain: Path, engine, serve_workspace: Path, embedder_name: str
     os.environ["VERTICAL_WORKSPACE"] = str(serve_workspace)
     reset_settings()
     from knowledge.jobs import IngestJob
-    from vertical.core.spec import load_domain
-
     from serving.domains import load_runtime
+    from vertical.core.spec import load_domain
 
     IngestJob(load_domain(tiny_domain)).run()
     rt = load_runtime(tiny_domain, engine)

@@ -44,14 +44,31 @@ def failures(trace):
 
 CASES = {
     # id: (runtime change, question, request options, expected path, expected failed/skipped links, trace words)
-    "adapter-unavailable": (lambda rt: dataclasses.replace(rt, adapter="nope"), SLEEP, {},
-                            "base+rag", ["adapter+rag failed"], "adapter 'nope'"),
-    "engine-unreachable": (lambda rt: dataclasses.replace(rt, engine=dead_engine(rt)), SLEEP, {},
-                           "extractive", ["base+rag failed", "base failed"], "127.0.0.1:9"),
-    "empty-output": (lambda rt: rt, SLEEP, {"stop": NOT_A_LETTER},
-                     "extractive", ["base+rag failed", "base failed"], "empty answer"),
-    "low-confidence": (lambda rt: rt, OFF_TOPIC, {},
-                       "base", ["base+rag skipped"], "confidence is low"),
+    "adapter-unavailable": (
+        lambda rt: dataclasses.replace(rt, adapter="nope"),
+        SLEEP,
+        {},
+        "base+rag",
+        ["adapter+rag failed"],
+        "adapter 'nope'",
+    ),
+    "engine-unreachable": (
+        lambda rt: dataclasses.replace(rt, engine=dead_engine(rt)),
+        SLEEP,
+        {},
+        "extractive",
+        ["base+rag failed", "base failed"],
+        "127.0.0.1:9",
+    ),
+    "empty-output": (
+        lambda rt: rt,
+        SLEEP,
+        {"stop": NOT_A_LETTER},
+        "extractive",
+        ["base+rag failed", "base failed"],
+        "empty answer",
+    ),
+    "low-confidence": (lambda rt: rt, OFF_TOPIC, {}, "base", ["base+rag skipped"], "confidence is low"),
 }
 
 
@@ -126,8 +143,10 @@ def test_risk_earlier_in_the_conversation_keeps_the_resources_and_says_why(runti
     from vertical.core.safety import resources_note, safety_response
 
     rt = dataclasses.replace(runtime, engine=dead_engine(runtime))  # the extractive link answers: no model needed
-    history = [{"role": "user", "content": "I want to end my life"},
-               {"role": "assistant", "content": safety_response(runtime.spec, "en")}]
+    history = [
+        {"role": "user", "content": "I want to end my life"},
+        {"role": "assistant", "content": safety_response(runtime.spec, "en")},
+    ]
     unstreamed, final, deltas = both_modes(rt, AnswerRequest.ask("How can I sleep better?", history))
     note = resources_note(runtime.spec, "en").strip()
     for result in (unstreamed, final.answer):
@@ -173,8 +192,9 @@ def test_answer_many_keeps_order_and_batches(runtime, engine):
     questions = [OFF_TOPIC, SLEEP, "What helps during a panic attack?", "How do I cope with grief?"] * 2
     before = engine.batches_run
     seen: list[int] = []
-    results = answer_many(runtime, [AnswerRequest.ask(q, max_new_tokens=8) for q in questions],
-                          on_answer=lambda i, _a: seen.append(i))
+    results = answer_many(
+        runtime, [AnswerRequest.ask(q, max_new_tokens=8) for q in questions], on_answer=lambda i, _a: seen.append(i)
+    )
     assert len(results) == len(questions) and sorted(seen) == list(range(len(questions)))
     assert results[0].path == "base" and results[1].sources[0]["source"] == "sleep-hygiene.md"
     assert engine.batches_run - before < len(questions)  # rows shared generate() calls
@@ -243,8 +263,10 @@ def test_dropped_history_keeps_a_note_when_the_capable_model_cannot_summarize(ru
     rt = dataclasses.replace(runtime, spec=spec, engine=dead_engine(runtime, timeout=1))
     history = []
     for i in range(120):
-        history += [{"role": "user", "content": f"Turn {i}: I keep worrying about my exams at night, again and again."},
-                    {"role": "assistant", "content": f"Reply {i}: that sounds hard; what usually helps you settle?"}]
+        history += [
+            {"role": "user", "content": f"Turn {i}: I keep worrying about my exams at night, again and again."},
+            {"role": "assistant", "content": f"Reply {i}: that sounds hard; what usually helps you settle?"},
+        ]
     result = both_modes(rt, AnswerRequest.ask(SLEEP, history))[0]
     assert result.path == "extractive"
     assert any("no usable summary" in t for t in result.trace) or not any("dropped" in t for t in result.trace)

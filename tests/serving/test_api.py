@@ -26,8 +26,11 @@ def test_openai_client_plain_and_streaming(live_server, runtime):
     question = [{"role": "user", "content": "What is the capital of France?"}]
     resp = client.chat.completions.create(model=runtime.name, max_tokens=16, messages=question)
     assert resp.choices[0].message.content and resp.usage.completion_tokens <= 16
-    parts = [c.choices[0].delta.content or "" for c in client.chat.completions.create(
-        model=runtime.name, max_tokens=16, stream=True, messages=question) if c.choices]
+    parts = [
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(model=runtime.name, max_tokens=16, stream=True, messages=question)
+        if c.choices
+    ]
     assert len([p for p in parts if p]) > 1
     assert "".join(parts).strip() == resp.choices[0].message.content  # greedy: same answer
 
@@ -57,8 +60,10 @@ def test_api_keys_scope_domains(runtime, monkeypatch):
     client = _client(runtime, api_keys=f"k-a={runtime.name};k-b=other")
     q = {"question": "hi", "max_tokens": 2}
     assert client.post(f"/v1/domains/{runtime.name}/chat", json=q).status_code == 401
-    assert client.post(f"/v1/domains/{runtime.name}/chat", json=q,
-                       headers={"Authorization": "Bearer k-b"}).status_code == 403
+    assert (
+        client.post(f"/v1/domains/{runtime.name}/chat", json=q, headers={"Authorization": "Bearer k-b"}).status_code
+        == 403
+    )
     assert client.get("/v1/models", headers={"Authorization": "Bearer k-b"}).json()["data"] == []
     ok = client.post(f"/v1/domains/{runtime.name}/chat", json=q, headers={"X-API-Key": "k-a"})
     assert ok.status_code == 200
@@ -68,8 +73,9 @@ def test_limits_413_400_429_504(runtime):
     client = _client(runtime, max_body_bytes=2000)
     big = {"model": runtime.name, "messages": [{"role": "user", "content": "x" * 5000}]}
     assert client.post("/v1/chat/completions", json=big).status_code == 413
-    bad = client.post("/v1/chat/completions", json={"model": runtime.name, "messages": [
-        {"role": "assistant", "content": "hi"}]})
+    bad = client.post(
+        "/v1/chat/completions", json={"model": runtime.name, "messages": [{"role": "assistant", "content": "hi"}]}
+    )
     assert bad.status_code == 400 and "last message must be a non-empty user" in bad.json()["error"]["message"]
     assert bad.json()["error"]["param"] == "messages"
     busy = _client(runtime)
@@ -78,8 +84,12 @@ def test_limits_413_400_429_504(runtime):
     assert r.status_code == 429 and r.headers["retry-after"]
     slow = _client(runtime, request_timeout_s=0.01)
     assert slow.post(f"/v1/domains/{runtime.name}/chat", json={"question": "hi", "max_tokens": 30}).status_code == 504
-    assert client.post("/v1/chat/completions", json={"model": "nope", "messages": [
-        {"role": "user", "content": "hi"}]}).status_code == 404
+    assert (
+        client.post(
+            "/v1/chat/completions", json={"model": "nope", "messages": [{"role": "user", "content": "hi"}]}
+        ).status_code
+        == 404
+    )
 
 
 def test_upload_is_sanitised_ingested_searchable_and_deletable(runtime):

@@ -31,14 +31,31 @@ def malformed(model: str) -> list[tuple[str, dict | str, dict, str | None]]:
         ("messages not a list", {"model": model, "messages": "hi"}, js, "messages"),
         ("bad role", {"model": model, "messages": [{"role": "wizard", "content": "hi"}]}, js, "messages[0]"),
         ("content wrong type", {"model": model, "messages": [{"role": "user", "content": 42}]}, js, None),
-        ("image part", {"model": model, "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]}, js, "messages[0].content"),
+        (
+            "image part",
+            {
+                "model": model,
+                "messages": [
+                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}
+                ],
+            },
+            js,
+            "messages[0].content",
+        ),
         ("max_tokens a string", {"model": model, "messages": user, "max_tokens": "many"}, js, "max_tokens"),
         ("temperature too high", {"model": model, "messages": user, "temperature": 9}, js, "temperature"),
         ("huge n", {"model": model, "messages": user, "n": 100000}, js, "n"),
         ("unknown field", {"model": model, "messages": user, "frobnicate": 1}, js, "frobnicate"),
-        ("tools on transformers", {"model": model, "messages": user, "tools": [
-            {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}, js, "tools"),
+        (
+            "tools on transformers",
+            {
+                "model": model,
+                "messages": user,
+                "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+            },
+            js,
+            "tools",
+        ),
         ("bad JSON", '{"model": "x", "messages": [', js, None),
         ("not an object", "[1, 2, 3]", js, None),
         ("wrong content-type", "model=x&messages=hi", {"content-type": "application/x-www-form-urlencoded"}, None),
@@ -55,12 +72,15 @@ def test_malformed_requests_are_4xx_in_openai_shape(live_server, runtime):
             error = assert_openai_error(r, r.status_code)
             if param is not None:
                 assert error["param"] == param, (name, error)
-        unknown = client.post("/v1/chat/completions", json={"model": "nope", "messages": [
-            {"role": "user", "content": "hi"}]})
+        unknown = client.post(
+            "/v1/chat/completions", json={"model": "nope", "messages": [{"role": "user", "content": "hi"}]}
+        )
         assert assert_openai_error(unknown, 404, "model")["code"] == "model_not_served"
         assert client.get("/healthz").json()["status"] == "ok"
-        ok = client.post("/v1/chat/completions", json={"model": runtime.name, "max_tokens": 4,
-                                                       "messages": [{"role": "user", "content": "hi"}]})
+        ok = client.post(
+            "/v1/chat/completions",
+            json={"model": runtime.name, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]},
+        )
         assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["content"]
 
 
@@ -79,8 +99,9 @@ def test_413_for_declared_and_chunked_bodies_and_for_too_many_characters(runtime
     from serving.api import create_app
     from serving.api.config import ServeSettings
 
-    app = create_app([], ServeSettings(max_body_bytes=20_000, max_request_chars=5_000),
-                     runtimes={runtime.name: runtime})
+    app = create_app(
+        [], ServeSettings(max_body_bytes=20_000, max_request_chars=5_000), runtimes={runtime.name: runtime}
+    )
     body = json.dumps({"model": runtime.name, "messages": [{"role": "user", "content": "x" * 30_000}]}).encode()
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         declared = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
@@ -88,13 +109,21 @@ def test_413_for_declared_and_chunked_bodies_and_for_too_many_characters(runtime
 
         def chunks():  # a generator body: httpx sends it chunked, without Content-Length
             for i in range(0, len(body), 4096):
-                yield body[i:i + 4096]
+                yield body[i : i + 4096]
 
         chunked = client.post("/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"})
         assert chunked.request.headers.get("transfer-encoding") == "chunked"
         assert_openai_error(chunked, 413)
-        chars = client.post("/v1/chat/completions", json={"model": runtime.name, "messages": [
-            {"role": "user", "content": "y" * 3000}, {"role": "assistant", "content": "z" * 3000},
-            {"role": "user", "content": "and?"}]})
+        chars = client.post(
+            "/v1/chat/completions",
+            json={
+                "model": runtime.name,
+                "messages": [
+                    {"role": "user", "content": "y" * 3000},
+                    {"role": "assistant", "content": "z" * 3000},
+                    {"role": "user", "content": "and?"},
+                ],
+            },
+        )
         assert "over this server's limit of 5000" in assert_openai_error(chars, 413, "messages")["message"]
         assert client.get("/healthz").status_code == 200

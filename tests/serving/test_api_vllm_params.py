@@ -35,20 +35,43 @@ def vllm_client():
 
 
 def test_json_schema_penalties_stop_and_seed_reach_vllm(vllm_client):
-    schema = {"type": "object", "properties": {"tip": {"type": "string", "maxLength": 40}}, "required": ["tip"],
-              "additionalProperties": False}
-    r = vllm_client.post("/v1/chat/completions", json={
-        "model": "counseling", "max_tokens": 60, "presence_penalty": 0.3, "frequency_penalty": 0.2, "seed": 5,
-        "response_format": {"type": "json_schema", "json_schema": {"name": "tip", "schema": schema}},
-        "messages": [{"role": "user", "content": "Give one sleep tip as JSON."}]})
+    schema = {
+        "type": "object",
+        "properties": {"tip": {"type": "string", "maxLength": 40}},
+        "required": ["tip"],
+        "additionalProperties": False,
+    }
+    r = vllm_client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "counseling",
+            "max_tokens": 60,
+            "presence_penalty": 0.3,
+            "frequency_penalty": 0.2,
+            "seed": 5,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "tip", "schema": schema}},
+            "messages": [{"role": "user", "content": "Give one sleep tip as JSON."}],
+        },
+    )
     assert r.status_code == 200, r.text
     assert set(json.loads(r.json()["choices"][0]["message"]["content"])) == {"tip"}
-    stopped = vllm_client.post("/v1/chat/completions", json={
-        "model": "counseling", "max_tokens": 40, "stop": ["."],
-        "messages": [{"role": "user", "content": "How can I sleep better?"}]})
+    stopped = vllm_client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "counseling",
+            "max_tokens": 40,
+            "stop": ["."],
+            "messages": [{"role": "user", "content": "How can I sleep better?"}],
+        },
+    )
     assert stopped.status_code == 200 and "." not in stopped.json()["choices"][0]["message"]["content"]
     assert stopped.json()["choices"][0]["finish_reason"] == "stop"
-    tools = vllm_client.post("/v1/chat/completions", json={
-        "model": "counseling", "messages": [{"role": "user", "content": "hi"}],
-        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]})
+    tools = vllm_client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "counseling",
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        },
+    )
     assert tools.status_code == 400 and "not supported by the vllm engine" in tools.json()["error"]["message"]

@@ -26,8 +26,15 @@ def test_fifty_turn_conversation_fits_exactly_and_drops_oldest_first(tokenizer):
     from serving.budget import count_tokens, fit_context
 
     history = _conversation(50)
-    result = fit_context(tokenizer, "You are kind.", "How do I sleep before the exam?", ["Keep a routine."],
-                         history, max_model_len=512, max_new_tokens=100)
+    result = fit_context(
+        tokenizer,
+        "You are kind.",
+        "How do I sleep before the exam?",
+        ["Keep a routine."],
+        history,
+        max_model_len=512,
+        max_new_tokens=100,
+    )
     assert result.prompt_tokens == count_tokens(tokenizer, result.messages)  # exact, not estimated
     assert result.prompt_tokens + 100 <= 512
     assert result.messages[0] == {"role": "system", "content": "You are kind."}
@@ -40,8 +47,9 @@ def test_fifty_turn_conversation_fits_exactly_and_drops_oldest_first(tokenizer):
     # one more exchange would not have fit: the budget is used, not wasted
     from serving.budget import _assemble
 
-    wider = _assemble("You are kind.", history, result.dropped_turns - 2, "How do I sleep before the exam?",
-                      ["Keep a routine."])
+    wider = _assemble(
+        "You are kind.", history, result.dropped_turns - 2, "How do I sleep before the exam?", ["Keep a routine."]
+    )
     assert count_tokens(tokenizer, wider) + 100 > 512
 
 
@@ -73,8 +81,15 @@ def _zh_conversation(turns: int) -> list[dict]:
 def test_wrappers_and_the_dropped_history_note_follow_the_conversation_language(tokenizer):
     from serving.budget import WRAPPERS, count_tokens, fit_context
 
-    result = fit_context(tokenizer, "你是一位温和的心理咨询助手。", "考试前怎么才能睡好？", ["保持规律的作息。"],
-                         _zh_conversation(40), max_model_len=512, max_new_tokens=100)
+    result = fit_context(
+        tokenizer,
+        "你是一位温和的心理咨询助手。",
+        "考试前怎么才能睡好？",
+        ["保持规律的作息。"],
+        _zh_conversation(40),
+        max_model_len=512,
+        max_new_tokens=100,
+    )
     assert result.prompt_tokens == count_tokens(tokenizer, result.messages)  # still token-exact
     last = result.messages[-1]["content"]
     assert last.startswith("资料：") and "问题： 考试前怎么才能睡好？" in last and "注明出处" in last
@@ -96,14 +111,22 @@ def test_a_summary_replaces_the_note_when_a_summarizer_is_given(tokenizer):
         return "The user has exam stress and trouble sleeping; breathing exercises helped a little."
 
     history = _conversation(50)
-    result = fit_context(tokenizer, "You are kind.", "How do I sleep before the exam?", [], history,
-                         max_model_len=512, max_new_tokens=100, summarize=summarize)
+    result = fit_context(
+        tokenizer,
+        "You are kind.",
+        "How do I sleep before the exam?",
+        [],
+        history,
+        max_model_len=512,
+        max_new_tokens=100,
+        summarize=summarize,
+    )
     assert seen == [result.dropped_turns] and result.dropped_turns > 0
     assert result.messages[1]["content"].startswith(f"(Summary of the {result.dropped_turns} earlier messages")
     assert "breathing exercises" in result.messages[1]["content"]
     assert result.prompt_tokens == count_tokens(tokenizer, result.messages) and result.prompt_tokens + 100 <= 512
     assert any("summary" in n for n in result.notes)
-    assert result.messages[3:-1] == history[result.dropped_turns:]
+    assert result.messages[3:-1] == history[result.dropped_turns :]
 
 
 def test_summaries_are_only_asked_of_a_capable_model(runtime):
@@ -119,6 +142,7 @@ def test_summaries_are_only_asked_of_a_capable_model(runtime):
     small = OpenAIEngine("http://127.0.0.1:9/v1", "smollm2-135m-instruct")
     assert summarizer_for(dataclasses.replace(state, runtime=dataclasses.replace(runtime, engine=small))) is None
     spec = runtime.spec.model_copy(update={"base_model": "Qwen/Qwen2.5-7B-Instruct"})
-    capable = dataclasses.replace(runtime, engine=OpenAIEngine("http://127.0.0.1:9/v1", "Qwen/Qwen2.5-7B-Instruct"),
-                                  spec=spec)
+    capable = dataclasses.replace(
+        runtime, engine=OpenAIEngine("http://127.0.0.1:9/v1", "Qwen/Qwen2.5-7B-Instruct"), spec=spec
+    )
     assert summarizer_for(dataclasses.replace(state, runtime=capable)) is not None

@@ -91,8 +91,11 @@ def test_api_timeout_returns_504_and_frees_the_engine(runtime, engine):
     from serving.api.config import ServeSettings
 
     client = TestClient(create_app([], ServeSettings(request_timeout_s=2), runtimes={runtime.name: runtime}))
-    body = {"model": f"{runtime.name}:base", "max_tokens": 400,
-            "messages": [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}]}
+    body = {
+        "model": f"{runtime.name}:base",
+        "max_tokens": 400,
+        "messages": [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}],
+    }
     started = time.monotonic()
     r = client.post("/v1/chat/completions", json=body)
     assert r.status_code == 504 and "longer than 2s" in r.json()["error"]["message"]
@@ -104,9 +107,15 @@ def test_stream_usage_is_reported_when_asked(live_server, runtime):
     from openai import OpenAI
 
     client = OpenAI(base_url=live_server.url + "/v1", api_key="unused")
-    chunks = list(client.chat.completions.create(
-        model=runtime.name, max_tokens=8, stream=True, stream_options={"include_usage": True},
-        messages=[{"role": "user", "content": "How can I sleep better?"}]))
+    chunks = list(
+        client.chat.completions.create(
+            model=runtime.name,
+            max_tokens=8,
+            stream=True,
+            stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": "How can I sleep better?"}],
+        )
+    )
     usage = chunks[-1].usage
     assert usage is not None and 0 < usage.completion_tokens <= 9 and usage.prompt_tokens > 20
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens

@@ -9,8 +9,10 @@ SOURCES = [
 
 
 def test_each_supported_sentence_cites_its_source():
-    answer = "Have your last coffee by early afternoon because caffeine stays for hours. " \
-             "If awake more than twenty minutes, get up and do something quiet. Bananas are yellow."
+    answer = (
+        "Have your last coffee by early afternoon because caffeine stays for hours. "
+        "If awake more than twenty minutes, get up and do something quiet. Bananas are yellow."
+    )
     text, used = attribute_citations(answer, SOURCES)
     assert used == [1, 2]
     assert "hours [1]." in text

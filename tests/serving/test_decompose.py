@@ -9,7 +9,9 @@ def test_parse_is_strict():
     from serving.decompose import parse_subquestions
 
     assert parse_subquestions("1. What is sleep hygiene?\n2) How does worry affect sleep?") == [
-        "What is sleep hygiene?", "How does worry affect sleep?"]
+        "What is sleep hygiene?",
+        "How does worry affect sleep?",
+    ]
     assert parse_subquestions("Sure! Here are some:\n1. a\n2. b") is None
     assert parse_subquestions("1. only one") is None
     assert parse_subquestions("1. a\n3. b") is None

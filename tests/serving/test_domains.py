@@ -7,9 +7,8 @@ from pathlib import Path
 
 
 def test_kb_first_use_from_8_threads_gives_one_working_kb(tiny_domain: Path, engine):
-    from vertical.core.spec import load_domain
-
     from serving.domains import DomainRuntime
+    from vertical.core.spec import load_domain
 
     runtime = DomainRuntime(spec=load_domain(tiny_domain), engine=engine)  # fresh: kb() not called yet
     start = threading.Barrier(8)

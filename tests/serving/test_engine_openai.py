@@ -23,19 +23,39 @@ def recording_server():
         body = await request.json()
         bodies.append(body)
         if not body.get("stream"):
-            return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": " Hello there"},
-                                 "finish_reason": "length"}],
-                    "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}}
+            return {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": " Hello there"}, "finish_reason": "length"}
+                ],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9},
+            }
 
         def events():
-            for delta, finish in (({"role": "assistant", "content": ""}, None), ({"content": "Hel"}, None),
-                                  ({"content": "lo"}, "stop")):
-                chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            for delta, finish in (
+                ({"role": "assistant", "content": ""}, None),
+                ({"content": "Hel"}, None),
+                ({"content": "lo"}, "stop"),
+            ):
+                chunk = {
+                    "id": "x",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
                 yield f"data: {json.dumps(chunk)}\n\n"
-            usage = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"], "choices": [],
-                     "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}}
+            usage = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": body["model"],
+                "choices": [],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9},
+            }
             yield f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
@@ -50,8 +70,14 @@ def test_parameters_pass_through_and_finish_reason_maps(recording_server):
 
     url, bodies = recording_server
     engine = OpenAIEngine(url + "/v1", "m")
-    params = GenerationParams(max_new_tokens=5, temperature=0.7, top_p=0.9, seed=3, stop=("\n\n",),
-                              extra={"presence_penalty": 0.5, "response_format": {"type": "json_object"}})
+    params = GenerationParams(
+        max_new_tokens=5,
+        temperature=0.7,
+        top_p=0.9,
+        seed=3,
+        stop=("\n\n",),
+        extra={"presence_penalty": 0.5, "response_format": {"type": "json_object"}},
+    )
     done = engine.generate([{"role": "user", "content": "hi"}], params)
     assert (done.text, done.finish_reason, done.completion_tokens) == ("Hello there", "length", 2)
     sent = bodies[-1]

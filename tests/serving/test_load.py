@@ -16,9 +16,10 @@ def plain_server(runtime):
     """The domain without retrieval: this test measures the server under load, not the KB."""
     import dataclasses
 
+    from serving_live_server import LiveServer
+
     from serving.api import create_app
     from serving.api.config import ServeSettings
-    from serving_live_server import LiveServer
 
     plain = dataclasses.replace(runtime, _kb=None, _kb_checked=True, notes=[])
     app = create_app([], ServeSettings(queue_limit=16), runtimes={plain.name: plain})
@@ -28,8 +29,11 @@ def plain_server(runtime):
 
 def test_200_requests_from_20_clients_all_answered(plain_server, runtime):
     live_server = plain_server
-    body = {"model": runtime.name, "max_tokens": 8,
-            "messages": [{"role": "user", "content": "How can I sleep better?"}]}
+    body = {
+        "model": runtime.name,
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "How can I sleep better?"}],
+    }
     statuses: list[int] = []
 
     def one(i: int) -> int:
@@ -76,5 +80,6 @@ def test_schemathesis_finds_no_server_errors(runtime):
     for op in fast.get_all_operations():
         strategy = op.ok().as_strategy()
         settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)(
-            given(case=strategy)(check))()
+            given(case=strategy)(check)
+        )()
     assert failures == []

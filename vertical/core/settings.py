@@ -61,8 +61,9 @@ def get_settings() -> Settings:
     except ValidationError as exc:  # a bad VERTICAL_* variable: name it instead of a traceback
         first = exc.errors()[0]
         var = "VERTICAL_" + str(first["loc"][0]).upper() if first.get("loc") else "a VERTICAL_* variable"
-        raise SpecError(f"{var} is invalid: {first['msg']} (got {first.get('input')!r})",
-                        hint=f"fix or unset {var}") from exc
+        raise SpecError(
+            f"{var} is invalid: {first['msg']} (got {first.get('input')!r})", hint=f"fix or unset {var}"
+        ) from exc
 
 
 def reset_settings() -> None:

@@ -6,6 +6,7 @@ import platform
 import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from vertical.core.settings import get_settings
 
@@ -18,7 +19,7 @@ class Check:
     required: bool = True
 
 
-def run_checks() -> list[Check]:
+def run_checks(domain: Path | None = None) -> list[Check]:
     from vertical.core import provisioning as models
 
     settings = get_settings()
@@ -45,4 +46,15 @@ def run_checks() -> list[Check]:
     checks.append(Check("workspace", True, str(settings.workspace.resolve()), required=False))
     store = settings.chroma_url or "local PersistentClient per domain"
     checks.append(Check("chroma", True, store, required=False))
+    if domain is not None:  # the domain's own deployment checks (safety placeholders, classifier)
+        from vertical.core.safety import safety_checks
+        from vertical.core.spec import load_domain
+
+        checks += [Check(*row) for row in safety_checks(load_domain(domain))]
+        from knowledge.coverage import for_domain  # can the embedder read the docs' language?
+
+        coverage = for_domain(load_domain(domain))
+        if coverage is not None:
+            detail = coverage.warning() or f"{coverage.unk_rate:.0%} unknown tokens ([UNK]) for {coverage.embedder}"
+            checks.append(Check("embedder coverage", not coverage.poor, detail, required=False))
     return checks

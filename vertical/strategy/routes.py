@@ -26,6 +26,7 @@ router = APIRouter(prefix="/v1/domains", tags=["strategy"])
 ACTIVE = ("pending", "running")
 _start_lock = threading.Lock()  # "is a build running?" and "register this one" must be one step
 
+
 class BuildRequest(BaseModel):
     strategy: str | None = Field(None, max_length=40, description=STRATEGY_CHOICES + "; default: domain.yaml's")
     tiny: bool = Field(False, description="smoke-test sizes: few steps, few eval items")
@@ -60,8 +61,10 @@ class BuildJob:
                 self._progress.update(detail_done=done, detail_total=total)
 
     def cancel(self) -> None:
-        raise BuildConflictError(f"a {self.strategy} build cannot be cancelled once started",
-                                 hint="wait for it to finish; the previous manifest stays in place until it succeeds")
+        raise BuildConflictError(
+            f"a {self.strategy} build cannot be cancelled once started",
+            hint="wait for it to finish; the previous manifest stays in place until it succeeds",
+        )
 
 
 def _planned_steps(strategy: str, evaluate: bool) -> int | None:
@@ -80,8 +83,15 @@ def _run_build(record: JobRecord, runtime: DomainRuntime, body: BuildRequest) ->
     job: BuildJob = record.job
     job.status = "running"
     try:
-        manifest = build(runtime.spec, job.strategy, tiny=body.tiny, evaluate=body.evaluate,
-                         eval_limit=body.eval_limit, report=job.on_report, on_step=job.on_step)
+        manifest = build(
+            runtime.spec,
+            job.strategy,
+            tiny=body.tiny,
+            evaluate=body.evaluate,
+            eval_limit=body.eval_limit,
+            report=job.on_report,
+            on_step=job.on_step,
+        )
         record.report = summarize(manifest)
         runtime.manifest = try_load_manifest(runtime.name)  # serve what was just built
         job.status = "done"
@@ -113,12 +123,19 @@ def start_build(domain: str, request: Request, body: BuildRequest | None = None)
     except ValueError as exc:
         raise SpecError(str(exc), hint=f"use {STRATEGY_CHOICES}") from exc
     with _start_lock:
-        running = [r for r in state.jobs.values()
-                   if r.domain == runtime.name and isinstance(r.job, BuildJob) and r.job.status in ACTIVE]
+        running = [
+            r
+            for r in state.jobs.values()
+            if r.domain == runtime.name and isinstance(r.job, BuildJob) and r.job.status in ACTIVE
+        ]
         if running:
-            raise BuildConflictError(f"a build of {runtime.name!r} is already running (job {running[0].id})",
-                                     hint=f"poll GET /v1/jobs/{running[0].id} and start the next build when it ends")
-        record = JobRecord(uuid.uuid4().hex[:12], runtime.name, BuildJob(strategy, _planned_steps(strategy, body.evaluate)), [])
+            raise BuildConflictError(
+                f"a build of {runtime.name!r} is already running (job {running[0].id})",
+                hint=f"poll GET /v1/jobs/{running[0].id} and start the next build when it ends",
+            )
+        record = JobRecord(
+            uuid.uuid4().hex[:12], runtime.name, BuildJob(strategy, _planned_steps(strategy, body.evaluate)), []
+        )
         state.jobs[record.id] = record
     threading.Thread(target=_run_build, args=(record, runtime, body), name=f"build-{record.id}", daemon=True).start()
     return {"job_id": record.id, "strategy": strategy}
@@ -149,18 +166,36 @@ def eval_report(domain: str, request: Request) -> dict:
     results = [r for r in (report or {}).get("results") or [] if isinstance(r, dict)]
     candidates = [{"strategy": r.get("strategy"), "scores": _numbers(r.get("scores"))} for r in results]
     if manifest is not None and manifest.eval.get("scores"):
-        return {"domain": runtime.name, "strategy": manifest.strategy, "scores": _numbers(manifest.eval["scores"]),
-                "candidates": manifest.candidates or candidates, "reasons": manifest.reasons,
-                "n_items": manifest.eval.get("n_items"), "created_at": manifest.created_at,
-                "report": manifest.eval.get("report") or {}}
+        return {
+            "domain": runtime.name,
+            "strategy": manifest.strategy,
+            "scores": _numbers(manifest.eval["scores"]),
+            "candidates": manifest.candidates or candidates,
+            "reasons": manifest.reasons,
+            "verdict": manifest.verdict or (report or {}).get("verdict"),
+            "intervals": manifest.eval.get("intervals") or {},
+            "n_items": manifest.eval.get("n_items"),
+            "created_at": manifest.created_at,
+            "report": manifest.eval.get("report") or {},
+        }
     if results:
         chosen = (report or {}).get("chosen") or results[0].get("strategy")
         best = next((r for r in results if r.get("strategy") == chosen), results[0])
-        return {"domain": runtime.name, "strategy": chosen, "scores": _numbers(best.get("scores")),
-                "candidates": candidates, "reasons": [], "n_items": best.get("n_items"),
-                "report": {"json": str(report_path)}}
-    raise NotBuiltError(f"domain {runtime.name!r} has no eval report yet",
-                        hint="build it with evaluation: POST /v1/domains/{d}/build or `vertical build <folder>`")
+        return {
+            "domain": runtime.name,
+            "strategy": chosen,
+            "scores": _numbers(best.get("scores")),
+            "candidates": candidates,
+            "reasons": [],
+            "n_items": best.get("n_items"),
+            "verdict": (report or {}).get("verdict"),
+            "intervals": best.get("intervals") or {},
+            "report": {"json": str(report_path)},
+        }
+    raise NotBuiltError(
+        f"domain {runtime.name!r} has no eval report yet",
+        hint="build it with evaluation: POST /v1/domains/{d}/build or `vertical build <folder>`",
+    )
 
 
 @router.get("/{domain}/training")
@@ -174,7 +209,13 @@ def training_log(domain: str, request: Request) -> dict:
         log = _read_report(path)
         if isinstance(log, dict):
             plot = path.parent / "loss.png"
-            return {**log, "run": path.parent.name, "log_path": str(path),
-                    "loss_plot": str(plot) if plot.is_file() else None}
-    raise NotBuiltError(f"domain {runtime.name!r} has no training run yet (nothing under {runs})",
-                        hint="build a strategy with sft or cpt (e.g. sft+rag) to train an adapter")
+            return {
+                **log,
+                "run": path.parent.name,
+                "log_path": str(path),
+                "loss_plot": str(plot) if plot.is_file() else None,
+            }
+    raise NotBuiltError(
+        f"domain {runtime.name!r} has no training run yet (nothing under {runs})",
+        hint="build a strategy with sft or cpt (e.g. sft+rag) to train an adapter",
+    )

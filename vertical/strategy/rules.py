@@ -11,8 +11,9 @@ profiles.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 # Thresholds, in one place so the report and the tests read the same numbers.
 SFT_MIN_EXAMPLES = 100  # "hundreds+ of examples" (DESIGN.md); below this few-shot prompting does as well
@@ -23,8 +24,9 @@ CPU_TRAIN_TOKENS_PER_S = 47.0  # measured: LoRA r=8 on SmolLM2-135M, seq 256, 2 
 GPU_TRAIN_TOKENS_PER_S = 3000.0  # conservative single-GPU LoRA throughput for a small model
 SFT_TOKENS_PER_EXAMPLE = 250  # typical conversation window after templating; x2 for the 1:1 general mix
 CPT_EPOCH_FRACTION = 1.0  # one pass over the raw corpus
+DPO_MIN_PAIRS = 16  # fewer preference pairs than this move the model by noise, not by preference
 
-Part = Literal["rag", "sft", "cpt"]
+Part = Literal["rag", "sft", "cpt", "dpo"]
 Action = Literal["allow", "block", "require", "note"]
 
 
@@ -39,6 +41,7 @@ class Profile:
     doc_change_days_30: int = 0  # distinct days on which a document changed in the last 30 days
     kb_syncs_30: int = 0  # builds in the last 30 days whose ingest changed the KB
     eval_questions: int = 0
+    preference_pairs: int = 0  # ranking records + reference answers + corrections from feedback
     gpu: bool = False
     gpu_name: str = ""
     gpu_mem_gb: float = 0.0
@@ -83,44 +86,103 @@ def _over_budget(minutes: float, p: Profile) -> bool:
 
 RULES: list[Rule] = [
     # --- documents → rag
-    Rule("docs-present", lambda p: p.documents > 0, Effect("allow", "rag"),
-         "{documents} documents (~{doc_tokens} tokens) → rag grounds answers in them and can cite sources"),
-    Rule("no-docs", lambda p: p.documents == 0, Effect("block", "rag"),
-         "no documents in the knowledge sources → rag skipped"),
-    Rule("docs-change-often",
-         lambda p: p.documents > 0 and (p.doc_change_days_30 >= CHANGING_DOCS_DAYS_30 or p.kb_syncs_30 >= 2),
-         Effect("require", "rag"),
-         "docs changed on {doc_change_days_30} days ({kb_syncs_30} KB syncs) in the last 30 days → rag required: "
-         "retrieval picks up edits at once, retraining would lag"),
+    Rule(
+        "docs-present",
+        lambda p: p.documents > 0,
+        Effect("allow", "rag"),
+        "{documents} documents (~{doc_tokens} tokens) → rag grounds answers in them and can cite sources",
+    ),
+    Rule(
+        "no-docs",
+        lambda p: p.documents == 0,
+        Effect("block", "rag"),
+        "no documents in the knowledge sources → rag skipped",
+    ),
+    Rule(
+        "docs-change-often",
+        lambda p: p.documents > 0 and (p.doc_change_days_30 >= CHANGING_DOCS_DAYS_30 or p.kb_syncs_30 >= 2),
+        Effect("require", "rag"),
+        "docs changed on {doc_change_days_30} days ({kb_syncs_30} KB syncs) in the last 30 days → rag required: "
+        "retrieval picks up edits at once, retraining would lag",
+    ),
     # --- conversations → sft
-    Rule("enough-conversations", lambda p: p.conversations >= SFT_MIN_EXAMPLES, Effect("allow", "sft"),
-         "{conversations} conversations/QA pairs → sft worthwhile (style and behaviour; ~{sft_minutes} min per epoch)"),
-    Rule("few-conversations", lambda p: 0 < p.conversations < SFT_MIN_EXAMPLES, Effect("block", "sft"),
-         f"only {{conversations}} conversations (< {SFT_MIN_EXAMPLES}) → sft skipped; they serve as few-shot examples"),
-    Rule("no-conversations", lambda p: p.conversations == 0, Effect("block", "sft"),
-         "no conversations or QA pairs in data.datasets → sft skipped"),
-    Rule("sft-over-budget", lambda p: p.conversations >= SFT_MIN_EXAMPLES and _over_budget(p.sft_minutes, p),
-         Effect("block", "sft"),
-         "sft needs ~{sft_minutes} min here but the time budget is {time_budget_min} min → sft skipped"),
+    Rule(
+        "enough-conversations",
+        lambda p: p.conversations >= SFT_MIN_EXAMPLES,
+        Effect("allow", "sft"),
+        "{conversations} conversations/QA pairs → sft worthwhile (style and behaviour; ~{sft_minutes} min per epoch)",
+    ),
+    Rule(
+        "few-conversations",
+        lambda p: 0 < p.conversations < SFT_MIN_EXAMPLES,
+        Effect("block", "sft"),
+        f"only {{conversations}} conversations (< {SFT_MIN_EXAMPLES}) → sft skipped; they serve as few-shot examples",
+    ),
+    Rule(
+        "no-conversations",
+        lambda p: p.conversations == 0,
+        Effect("block", "sft"),
+        "no conversations or QA pairs in data.datasets → sft skipped",
+    ),
+    Rule(
+        "sft-over-budget",
+        lambda p: p.conversations >= SFT_MIN_EXAMPLES and _over_budget(p.sft_minutes, p),
+        Effect("block", "sft"),
+        "sft needs ~{sft_minutes} min here but the time budget is {time_budget_min} min → sft skipped",
+    ),
     # --- raw corpus + GPU → cpt
-    Rule("large-corpus-gpu",
-         lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and p.gpu and p.gpu_mem_gb >= CPT_MIN_GPU_GB,
-         Effect("allow", "cpt"),
-         "raw corpus {raw_corpus_tokens} tokens and a {gpu_mem_gb} GB GPU → cpt can teach domain vocabulary"),
-    Rule("large-corpus-no-gpu", lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and not p.gpu,
-         Effect("block", "cpt"),
-         "raw corpus {raw_corpus_tokens} tokens but no GPU → cpt skipped (~{cpt_minutes} min on {cpu_cores} CPU cores)"),
-    Rule("small-gpu", lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and p.gpu and p.gpu_mem_gb < CPT_MIN_GPU_GB,
-         Effect("block", "cpt"),
-         f"GPU has {{gpu_mem_gb}} GB (< {CPT_MIN_GPU_GB:g}) → cpt skipped; LoRA sft still fits"),
-    Rule("small-corpus", lambda p: p.raw_corpus_tokens < CPT_MIN_TOKENS, Effect("block", "cpt"),
-         f"raw corpus {{raw_corpus_tokens}} tokens (< {CPT_MIN_TOKENS:,}) → cpt skipped: too little text to shift the model"),
-    Rule("cpt-over-budget", lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and _over_budget(p.cpt_minutes, p),
-         Effect("block", "cpt"),
-         "cpt needs ~{cpt_minutes} min but the time budget is {time_budget_min} min → cpt skipped"),
+    Rule(
+        "large-corpus-gpu",
+        lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and p.gpu and p.gpu_mem_gb >= CPT_MIN_GPU_GB,
+        Effect("allow", "cpt"),
+        "raw corpus {raw_corpus_tokens} tokens and a {gpu_mem_gb} GB GPU → cpt can teach domain vocabulary",
+    ),
+    Rule(
+        "large-corpus-no-gpu",
+        lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and not p.gpu,
+        Effect("block", "cpt"),
+        "raw corpus {raw_corpus_tokens} tokens but no GPU → cpt skipped (~{cpt_minutes} min on {cpu_cores} CPU cores)",
+    ),
+    Rule(
+        "small-gpu",
+        lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and p.gpu and p.gpu_mem_gb < CPT_MIN_GPU_GB,
+        Effect("block", "cpt"),
+        f"GPU has {{gpu_mem_gb}} GB (< {CPT_MIN_GPU_GB:g}) → cpt skipped; LoRA sft still fits",
+    ),
+    Rule(
+        "small-corpus",
+        lambda p: p.raw_corpus_tokens < CPT_MIN_TOKENS,
+        Effect("block", "cpt"),
+        f"raw corpus {{raw_corpus_tokens}} tokens (< {CPT_MIN_TOKENS:,}) → cpt skipped: "
+        "too little text to shift the model",
+    ),
+    Rule(
+        "cpt-over-budget",
+        lambda p: p.raw_corpus_tokens >= CPT_MIN_TOKENS and _over_budget(p.cpt_minutes, p),
+        Effect("block", "cpt"),
+        "cpt needs ~{cpt_minutes} min but the time budget is {time_budget_min} min → cpt skipped",
+    ),
+    # --- preference pairs → dpo (aligns the SFT model when there is one)
+    Rule(
+        "enough-pairs",
+        lambda p: p.preference_pairs >= DPO_MIN_PAIRS,
+        Effect("allow", "dpo"),
+        "{preference_pairs} preference pairs (references, ranking files, corrections) → +dpo can make answers "
+        "more like the preferred ones; auto compares it with the same candidate without it",
+    ),
+    Rule(
+        "few-pairs",
+        lambda p: p.preference_pairs < DPO_MIN_PAIRS,
+        Effect("block", "dpo"),
+        f"{{preference_pairs}} preference pairs (< {DPO_MIN_PAIRS}) → dpo skipped; collect corrections in the UI",
+    ),
     # --- evaluation
-    Rule("no-eval-set", lambda p: p.eval_questions == 0, Effect("note"),
-         "no eval questions (eval.file) → auto cannot measure candidates and keeps the planner's recommendation"),
+    Rule(
+        "no-eval-set",
+        lambda p: p.eval_questions == 0,
+        Effect("note"),
+        "no eval questions (eval.file) → auto cannot measure candidates and keeps the planner's recommendation",
+    ),
 ]
 
 
@@ -140,16 +202,17 @@ class Decision:
     required: list[str] = field(default_factory=list)
 
 
-_ORDER = ("cpt", "sft", "rag")
+_ORDER = ("cpt", "sft", "dpo", "rag")
 
 
 def _candidates(allowed: set[str], required: set[str]) -> list[str]:
     """prompt (the baseline) plus every sensible combination of the allowed parts.
 
     cpt only appears together with sft: a continued-pretrained model has lost chat behaviour
-    until it is instruction-tuned again.
+    until it is instruction-tuned again. dpo is one extra candidate: the fullest other combination
+    plus dpo, so its win over the same candidate without it is measured (and training cost stays bounded).
     """
-    parts = [p for p in _ORDER if p in allowed]
+    parts = [p for p in _ORDER if p in allowed and p != "dpo"]
     combos: list[str] = ["prompt"]
     for mask in range(1, 2 ** len(parts)):
         chosen = [p for i, p in enumerate(parts) if mask >> i & 1]
@@ -158,8 +221,14 @@ def _candidates(allowed: set[str], required: set[str]) -> list[str]:
         if not required.issubset(chosen):
             continue
         combos.append("+".join(chosen))
+    if "dpo" in allowed:
+        fullest = max(combos, key=lambda s: (s != "prompt", s.count("+")))
+        base = [] if fullest == "prompt" else fullest.split("+")
+        combos.append("+".join(sorted([*base, "dpo"], key=_ORDER.index)))
     # smallest first: ties in auto go to the simpler strategy
-    return sorted(set(combos), key=lambda s: (s != "prompt", s.count("+"), [_ORDER.index(x) for x in s.split("+") if x in _ORDER]))
+    return sorted(
+        set(combos), key=lambda s: (s != "prompt", s.count("+"), [_ORDER.index(x) for x in s.split("+") if x in _ORDER])
+    )
 
 
 def decide(profile: Profile, rules: list[Rule] | None = None) -> Decision:
@@ -186,4 +255,6 @@ def decide(profile: Profile, rules: list[Rule] | None = None) -> Decision:
     required &= allowed
     candidates = _candidates(allowed, required)
     recommended = candidates[-1]  # the fullest combination the rules allow
-    return Decision(recommended, candidates, fired, sorted(allowed, key=_ORDER.index), sorted(required, key=_ORDER.index))
+    return Decision(
+        recommended, candidates, fired, sorted(allowed, key=_ORDER.index), sorted(required, key=_ORDER.index)
+    )

@@ -45,7 +45,9 @@ def scaffold_domain(directory: Path, name: str | None = None, force: bool = Fals
             data={"datasets": [{"name": "conversations", "file": "data/conversations.jsonl", "format": "sharegpt"}]},
         )
     except ValueError as exc:
-        raise SpecError(f"cannot use {domain_name!r} as a domain name: {exc}", hint="pass --name with a-z, 0-9, - or _") from exc
+        raise SpecError(
+            f"cannot use {domain_name!r} as a domain name: {exc}", hint="pass --name with a-z, 0-9, - or _"
+        ) from exc
     files = {
         spec_file: dump_domain(spec),
         directory / "docs" / "about.md": _EXAMPLE_DOC,

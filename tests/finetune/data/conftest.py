@@ -42,8 +42,11 @@ def make_domain(tmp_path: Path):
                 target.write_text("".join(json.dumps(r) + "\n" for r in content), encoding="utf-8")
             else:
                 target.write_text(str(content), encoding="utf-8")
-        spec = {"name": "testdomain", "system_prompt": "You are a supportive listener.",
-                "data": {"datasets": datasets, "general": "none", **data}}
+        spec = {
+            "name": "testdomain",
+            "system_prompt": "You are a supportive listener.",
+            "data": {"datasets": datasets, "general": "none", **data},
+        }
         (root / "domain.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
         return load_domain(root)
 

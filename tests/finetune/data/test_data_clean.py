@@ -9,8 +9,10 @@ from finetune.data.clean import CleanOptions, clean_conversations, normalize_tex
 from finetune.data.report import DataReport
 from finetune.data.types import Conversation, Turn
 
-BASE = ("When worry keeps you awake, try writing the worries on paper an hour before bed, then set a short "
-        "worry time for tomorrow afternoon so your mind knows they will be dealt with later.")
+BASE = (
+    "When worry keeps you awake, try writing the worries on paper an hour before bed, then set a short "
+    "worry time for tomorrow afternoon so your mind knows they will be dealt with later."
+)
 
 
 def _conv(user: str, answer: str, cid: str) -> Conversation:
@@ -25,17 +27,23 @@ def test_normalize_keeps_chinese_punctuation_and_fixes_width_and_whitespace() ->
 
 
 def test_pii_becomes_placeholders() -> None:
-    text, n = scrub_pii("Mail jane.doe@example.org or call +44 20 7946 0958 or (415) 555-2671; "
-                        "I slept 8 hours in 2023.")
+    text, n = scrub_pii(
+        "Mail jane.doe@example.org or call +44 20 7946 0958 or (415) 555-2671; I slept 8 hours in 2023."
+    )
     assert text == "Mail [EMAIL] or call [PHONE] or [PHONE]; I slept 8 hours in 2023."
     assert n == 3
 
 
 def test_pii_counted_per_type_in_the_report() -> None:
-    conv = Conversation([Turn("user", "我叫张伟，手机13812345678，邮箱zhang.wei@example.com，可以联系我。"),
-                         Turn("assistant", "谢谢你告诉我。这些个人信息不需要发在这里，你可以先说说最近的感受。"),
-                         Turn("user", "我闺蜜小雨陪了我两个晚上，小雨说我应该去医院看看。"),
-                         Turn("assistant", "有小雨陪着你真好。如果需要，可以拨打12356心理援助热线。")], id="zh-pii")
+    conv = Conversation(
+        [
+            Turn("user", "我叫张伟，手机13812345678，邮箱zhang.wei@example.com，可以联系我。"),
+            Turn("assistant", "谢谢你告诉我。这些个人信息不需要发在这里，你可以先说说最近的感受。"),
+            Turn("user", "我闺蜜小雨陪了我两个晚上，小雨说我应该去医院看看。"),
+            Turn("assistant", "有小雨陪着你真好。如果需要，可以拨打12356心理援助热线。"),
+        ],
+        id="zh-pii",
+    )
     report = DataReport()
     kept = clean_conversations([conv], report, CleanOptions(scrub_pii=True))
     turns = [t.content for t in kept[0].turns]
@@ -43,12 +51,18 @@ def test_pii_counted_per_type_in_the_report() -> None:
     assert turns[2] == "我闺蜜[NAME]陪了我两个晚上，[NAME]说我应该去医院看看。"
     assert turns[3] == "有[NAME]陪着你真好。如果需要，可以拨打12356心理援助热线。"  # the hotline is not PII
     assert turns[1] == conv.turns[1].content  # 谢谢 is not a name although jieba tags it nr
-    assert {k: v for k, v in report.counts.items() if k.startswith("pii")} == \
-        {"pii: name": 4, "pii: phone": 1, "pii: email": 1, "pii replaced": 6}
+    assert {k: v for k, v in report.counts.items() if k.startswith("pii")} == {
+        "pii: name": 4,
+        "pii: phone": 1,
+        "pii: email": 1,
+        "pii replaced": 6,
+    }
 
 
-ZH_ANSWER = ("失眠的时候不要一直躺在床上看手机。如果二十分钟还睡不着，可以起床到另一个房间，在暗一点的灯光下看几页书，"
-             "等有了困意再回到床上。每天尽量在同一时间起床，周末也不要睡到中午。")
+ZH_ANSWER = (
+    "失眠的时候不要一直躺在床上看手机。如果二十分钟还睡不着，可以起床到另一个房间，在暗一点的灯光下看几页书，"
+    "等有了困意再回到床上。每天尽量在同一时间起床，周末也不要睡到中午。"
+)
 
 
 def test_chinese_one_word_edit_is_a_near_duplicate_at_the_default_threshold() -> None:
@@ -56,8 +70,12 @@ def test_chinese_one_word_edit_is_a_near_duplicate_at_the_default_threshold() ->
 
     original = _conv("晚上总是睡不着怎么办？", ZH_ANSWER, "zh-1")
     edited = _conv("晚上总是睡不着怎么办？", ZH_ANSWER.replace("看几页书", "听听音乐"), "zh-2")  # one phrase changed
-    other = _conv("考试前特别紧张怎么办？", "紧张是身体在为挑战做准备。可以把复习计划拆成小块，每完成一块就休息五分钟，"
-                  "考前一晚早点睡，进考场前做几次缓慢的深呼吸。", "zh-3")
+    other = _conv(
+        "考试前特别紧张怎么办？",
+        "紧张是身体在为挑战做准备。可以把复习计划拆成小块，每完成一块就休息五分钟，"
+        "考前一晚早点睡，进考场前做几次缓慢的深呼吸。",
+        "zh-3",
+    )
     similarity = jaccard(conversation_shingles(original), conversation_shingles(edited))
     assert 0.85 <= similarity < 0.95
     report = DataReport()
@@ -68,10 +86,18 @@ def test_chinese_one_word_edit_is_a_near_duplicate_at_the_default_threshold() ->
 def test_dedupe_removes_planted_near_duplicates_and_keeps_distinct() -> None:
     distinct = [
         _conv("How do I stop worrying at night?", BASE, "1"),
-        _conv("What is box breathing?", "Box breathing means breathing in for four counts, holding for four, out for four "
-              "and holding again for four, repeated for a few minutes to steady the body.", "2"),
-        _conv("How can I support a grieving friend?", "Stay in touch after the funeral, say the name of the person who died, "
-              "offer practical help like meals, and let your friend talk without trying to fix the grief.", "3"),
+        _conv(
+            "What is box breathing?",
+            "Box breathing means breathing in for four counts, holding for four, out for four "
+            "and holding again for four, repeated for a few minutes to steady the body.",
+            "2",
+        ),
+        _conv(
+            "How can I support a grieving friend?",
+            "Stay in touch after the funeral, say the name of the person who died, "
+            "offer practical help like meals, and let your friend talk without trying to fix the grief.",
+            "3",
+        ),
     ]
     planted = [
         _conv("How do I stop worrying at night?", BASE, "exact"),  # exact copy

@@ -13,11 +13,17 @@ from vertical.core.settings import get_settings
 
 def _domain(make_domain, fixtures_dir: Path):
     return make_domain(
-        [{"name": "talks", "file": "data/talks.jsonl", "format": "sharegpt"},
-         {"name": "faq", "file": "data/faq.json", "format": "alpaca"}],
-        {"data/talks.jsonl": fixtures_dir / "malformed.jsonl", "data/faq.json": fixtures_dir / "alpaca.json",
-         "data/general.jsonl": fixtures_dir / "general.jsonl"},
-        general="data/general.jsonl")
+        [
+            {"name": "talks", "file": "data/talks.jsonl", "format": "sharegpt"},
+            {"name": "faq", "file": "data/faq.json", "format": "alpaca"},
+        ],
+        {
+            "data/talks.jsonl": fixtures_dir / "malformed.jsonl",
+            "data/faq.json": fixtures_dir / "alpaca.json",
+            "data/general.jsonl": fixtures_dir / "general.jsonl",
+        },
+        general="data/general.jsonl",
+    )
 
 
 def test_data_commands(make_domain, fixtures_dir: Path, tmp_path: Path, tokenizer, monkeypatch) -> None:
@@ -32,7 +38,9 @@ def test_data_commands(make_domain, fixtures_dir: Path, tmp_path: Path, tokenize
     assert "talks.jsonl:2: bad JSON" in result.output and "talks.jsonl:7: no assistant answer" in result.output
     assert "answers in → trained" in result.output and "context turns/window" in result.output
 
-    result = runner.invoke(app, ["data", "convert", str(spec.root), "--to", "llamafactory", "--out", str(tmp_path / "lf")])
+    result = runner.invoke(
+        app, ["data", "convert", str(spec.root), "--to", "llamafactory", "--out", str(tmp_path / "lf")]
+    )
     assert result.exit_code == 0, result.output
     assert set(json.loads((tmp_path / "lf" / "dataset_info.json").read_text())) == {"talks", "faq"}
 

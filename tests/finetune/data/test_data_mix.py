@@ -37,11 +37,18 @@ def test_cpt_uses_just_enough_general_to_meet_the_share() -> None:
     assert stats["general_blocks"] == 85 and stats["domain_share"] == 0.15
 
 
-def test_prepare_sft_on_counseling_mixes_one_to_one(make_domain, counseling_dir: Path, fixtures_dir: Path, tokenizer) -> None:
-    spec = make_domain([{"name": "conversations", "file": "data/conversations.jsonl", "format": "sharegpt", "tags": CONV_TAGS}],
-                       {"data/conversations.jsonl": counseling_dir / "data" / "conversations.jsonl",
-                        "data/general.jsonl": fixtures_dir / "general.jsonl"},
-                       general="data/general.jsonl", max_length=256)
+def test_prepare_sft_on_counseling_mixes_one_to_one(
+    make_domain, counseling_dir: Path, fixtures_dir: Path, tokenizer
+) -> None:
+    spec = make_domain(
+        [{"name": "conversations", "file": "data/conversations.jsonl", "format": "sharegpt", "tags": CONV_TAGS}],
+        {
+            "data/conversations.jsonl": counseling_dir / "data" / "conversations.jsonl",
+            "data/general.jsonl": fixtures_dir / "general.jsonl",
+        },
+        general="data/general.jsonl",
+        max_length=256,
+    )
     data = prepare_sft(spec, tokenizer)
     kinds = [w.kind for w in data.train]
     domain, general = kinds.count("domain"), kinds.count("general")
@@ -58,12 +65,20 @@ def test_prepare_sft_on_counseling_mixes_one_to_one(make_domain, counseling_dir:
 
 def _cpt_domain(make_domain, general_words: int):
     sentence = "Grounding brings attention back to the present by naming things you can see, hear and touch. "
-    general = " ".join(json.loads(line)["prompt"] for line in
-                       (Path(__file__).parents[3] / "vertical/core/resources/general_prompts.jsonl").read_text().splitlines())
-    return make_domain([{"name": "notes", "file": "data/notes.jsonl", "format": "text"}],
-                       {"data/notes.jsonl": [{"text": sentence * 6}, {"text": sentence.upper() * 4}],
-                        "data/general.txt": " ".join(general.split()[:general_words])},
-                       general="data/general.txt")
+    general = " ".join(
+        json.loads(line)["prompt"]
+        for line in (Path(__file__).parents[3] / "vertical/core/resources/general_prompts.jsonl")
+        .read_text()
+        .splitlines()
+    )
+    return make_domain(
+        [{"name": "notes", "file": "data/notes.jsonl", "format": "text"}],
+        {
+            "data/notes.jsonl": [{"text": sentence * 6}, {"text": sentence.upper() * 4}],
+            "data/general.txt": " ".join(general.split()[:general_words]),
+        },
+        general="data/general.txt",
+    )
 
 
 def test_prepare_cpt_guard_and_force(make_domain, tokenizer) -> None:

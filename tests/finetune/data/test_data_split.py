@@ -11,8 +11,10 @@ from finetune.data.split import TRUNCATED, split_conversation, window_stats
 from finetune.data.templates import encode_conversation, trained_text
 from finetune.data.types import IGNORE_INDEX, Conversation, Turn
 
-WORDS = ("sleep worry breathe evening routine friend notice feeling gentle pattern thought body "
-         "tension morning walk pause kindness support listen habit").split()
+WORDS = (
+    "sleep worry breathe evening routine friend notice feeling gentle pattern thought body "
+    "tension morning walk pause kindness support listen habit"
+).split()
 SYSTEM = "You are a supportive listener."
 
 
@@ -24,8 +26,10 @@ def _long_conversation(exchanges: int, seed: int = 0) -> Conversation:
     rng = random.Random(seed)
     turns = [Turn("system", SYSTEM)]
     for i in range(exchanges):
-        turns += [Turn("user", f"Question {i}: " + _sentence(rng, rng.randint(10, 40))),
-                  Turn("assistant", f"Answer {i}: " + _sentence(rng, rng.randint(40, 140)))]
+        turns += [
+            Turn("user", f"Question {i}: " + _sentence(rng, rng.randint(10, 40))),
+            Turn("assistant", f"Answer {i}: " + _sentence(rng, rng.randint(40, 140))),
+        ]
     return Conversation(turns, id="long", source="test:1")
 
 
@@ -58,25 +62,46 @@ def test_windows_carry_prior_context(tokenizer) -> None:
 
 
 def test_short_conversation_is_one_window_with_assistant_only_labels(tokenizer) -> None:
-    conv = Conversation([Turn("user", "How can I wind down?"), Turn("assistant", "Try dimming the lights an hour before bed."),
-                         Turn("user", "Thanks."), Turn("assistant", "You're welcome.")])
+    conv = Conversation(
+        [
+            Turn("user", "How can I wind down?"),
+            Turn("assistant", "Try dimming the lights an hour before bed."),
+            Turn("user", "Thanks."),
+            Turn("assistant", "You're welcome."),
+        ]
+    )
     windows = split_conversation(tokenizer, conv, 512)
     assert len(windows) == 1
-    assert trained_text(tokenizer, encode_conversation(tokenizer, conv)) == \
-        "Try dimming the lights an hour before bed.<|im_end|>\nYou're welcome.<|im_end|>\n"
-    assert _trained(tokenizer, windows[0]) == "Try dimming the lights an hour before bed.<|im_end|>\nYou're welcome.<|im_end|>\n"
+    assert (
+        trained_text(tokenizer, encode_conversation(tokenizer, conv))
+        == "Try dimming the lights an hour before bed.<|im_end|>\nYou're welcome.<|im_end|>\n"
+    )
+    assert (
+        _trained(tokenizer, windows[0])
+        == "Try dimming the lights an hour before bed.<|im_end|>\nYou're welcome.<|im_end|>\n"
+    )
 
 
 def test_single_turn_over_budget_is_truncated_and_counted(tokenizer) -> None:
     rng = random.Random(1)
-    conv = Conversation([Turn("system", SYSTEM), Turn("user", _sentence(rng, 900)), Turn("assistant", "That is a lot to carry."),
-                         Turn("user", "Yes."), Turn("assistant", "Let's take it one step at a time.")], id="big")
+    conv = Conversation(
+        [
+            Turn("system", SYSTEM),
+            Turn("user", _sentence(rng, 900)),
+            Turn("assistant", "That is a lot to carry."),
+            Turn("user", "Yes."),
+            Turn("assistant", "Let's take it one step at a time."),
+        ],
+        id="big",
+    )
     report = DataReport()
     windows = split_conversation(tokenizer, conv, 256, report)
     assert all(len(w) <= 256 for w in windows)
     assert report.warnings[TRUNCATED] == 1
-    assert "".join(_trained(tokenizer, w) for w in windows) == \
-        "That is a lot to carry.<|im_end|>\nLet's take it one step at a time.<|im_end|>\n"
+    assert (
+        "".join(_trained(tokenizer, w) for w in windows)
+        == "That is a lot to carry.<|im_end|>\nLet's take it one step at a time.<|im_end|>\n"
+    )
 
 
 def _chinese_session(fixtures_dir: Path) -> Conversation:

@@ -17,10 +17,15 @@ def _chunk(cid: str, text: str, source: str = "a.md") -> SimpleNamespace:
     return SimpleNamespace(chunk_id=cid, text=text, source=source)
 
 
-ORACLE = _chunk("c1", "Box breathing is a simple way to calm the body. You breathe in for four counts, hold for four, "
-                "breathe out for four and hold again for four. Repeating this for two minutes slows the heart rate.")
-OTHERS = [_chunk("c2", "Grief comes in waves and has no fixed timetable.", "b.md"),
-          _chunk("c3", "A thought record helps you notice automatic thoughts.", "c.md")]
+ORACLE = _chunk(
+    "c1",
+    "Box breathing is a simple way to calm the body. You breathe in for four counts, hold for four, "
+    "breathe out for four and hold again for four. Repeating this for two minutes slows the heart rate.",
+)
+OTHERS = [
+    _chunk("c2", "Grief comes in waves and has no fixed timetable.", "b.md"),
+    _chunk("c3", "A thought record helps you notice automatic thoughts.", "c.md"),
+]
 
 
 def test_filters_count_bad_generations_by_reason() -> None:
@@ -28,15 +33,22 @@ def test_filters_count_bad_generations_by_reason() -> None:
 
     rng = random.Random(0)
     assert build_example("", ORACLE, OTHERS, "", rng)[1] == "empty question"
-    assert build_example("What does the passage say about breathing?", ORACLE, OTHERS, "", rng)[1] == "refers to the text"
-    assert build_example("Who won the football match?", ORACLE, OTHERS, "", rng)[1] == "question not grounded in the chunk"
-    conv, reason = build_example("How long should you repeat box breathing?", ORACLE, OTHERS,
-                                 "Repeat it for two minutes.", rng)
+    assert (
+        build_example("What does the passage say about breathing?", ORACLE, OTHERS, "", rng)[1] == "refers to the text"
+    )
+    assert (
+        build_example("Who won the football match?", ORACLE, OTHERS, "", rng)[1] == "question not grounded in the chunk"
+    )
+    conv, reason = build_example(
+        "How long should you repeat box breathing?", ORACLE, OTHERS, "Repeat it for two minutes.", rng
+    )
     assert reason is None and conv.meta["chunk_id"] == "c1"
     number = conv.meta["oracle_position"]
     assert f'According to [{number}]: "Repeating this for two minutes slows the heart rate."' in conv.turns[-1].content
     assert f"[{number}] {ORACLE.text}" in conv.turns[0].content  # oracle among the numbered sources
-    assert clean_question("Sure! Here it is:\nHow can I calm\ndown quickly? Because...") == "How can I calm down quickly?"
+    assert (
+        clean_question("Sure! Here it is:\nHow can I calm\ndown quickly? Because...") == "How can I calm down quickly?"
+    )
 
 
 @pytest.mark.slow
@@ -45,8 +57,13 @@ def test_synth_pairs_cite_existing_chunks(make_domain, counseling_dir: Path, gen
     from knowledge.store import KnowledgeBase
 
     docs = counseling_dir / "docs"
-    spec = make_domain([], {"docs/breathing-exercises.md": docs / "breathing-exercises.md",
-                            "docs/sleep-hygiene.md": docs / "sleep-hygiene.md"})
+    spec = make_domain(
+        [],
+        {
+            "docs/breathing-exercises.md": docs / "breathing-exercises.md",
+            "docs/sleep-hygiene.md": docs / "sleep-hygiene.md",
+        },
+    )
     IngestJob(spec).run()
     kb = KnowledgeBase.for_domain(spec)
     chunks = {h.chunk_id: h.text for h in kb.all_chunks()}
@@ -67,13 +84,25 @@ def test_synth_pairs_cite_existing_chunks(make_domain, counseling_dir: Path, gen
 
 
 ZH_CHUNKS = [
-    _chunk("z1", "## 睡眠卫生\n\n每天尽量在同一时间起床，周末也不要相差超过一小时。"
-           "固定的起床时间比早点上床更能稳定生物钟。"
-           "如果躺下二十分钟还睡不着，可以起床到另一个房间做些安静的事，有困意再回到床上。", "sleep.md"),
-    _chunk("z2", "惊恐发作时心跳加快、呼吸急促，很多人会以为自己心脏出了问题。惊恐发作通常在十分钟左右达到高峰，"
-           "然后慢慢减弱。缓慢地呼气、感受双脚踩在地面上，可以帮助身体平静下来。", "panic.md"),
-    _chunk("z3", "哀伤没有固定的时间表，它常常像潮水一样一阵一阵地来。允许自己想念逝去的人，和信任的人谈谈他，"
-           "都是哀伤过程中自然的一部分。", "grief.md"),
+    _chunk(
+        "z1",
+        "## 睡眠卫生\n\n每天尽量在同一时间起床，周末也不要相差超过一小时。"
+        "固定的起床时间比早点上床更能稳定生物钟。"
+        "如果躺下二十分钟还睡不着，可以起床到另一个房间做些安静的事，有困意再回到床上。",
+        "sleep.md",
+    ),
+    _chunk(
+        "z2",
+        "惊恐发作时心跳加快、呼吸急促，很多人会以为自己心脏出了问题。惊恐发作通常在十分钟左右达到高峰，"
+        "然后慢慢减弱。缓慢地呼气、感受双脚踩在地面上，可以帮助身体平静下来。",
+        "panic.md",
+    ),
+    _chunk(
+        "z3",
+        "哀伤没有固定的时间表，它常常像潮水一样一阵一阵地来。允许自己想念逝去的人，和信任的人谈谈他，"
+        "都是哀伤过程中自然的一部分。",
+        "grief.md",
+    ),
     _chunk("z4", "谢谢你的分享。", "short.md"),
 ]
 
@@ -120,8 +149,12 @@ def test_zero_pairs_says_why_and_exits_2(make_domain) -> None:
     with pytest.raises(DataFormatError, match=r"from 3 candidate chunks \(2 empty question, 1 refers to the text\)"):
         require_pairs([], report)
     spec = make_domain([])  # no documents ingested: an empty knowledge base
-    out = subprocess.run([sys.executable, "-m", "vertical.cli", "data", "synth", str(spec.root), "--n", "2"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "vertical.cli", "data", "synth", str(spec.root), "--n", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2, out.stdout + out.stderr
     assert "the knowledge base has no chunks" in out.stderr and "vertical kb ingest" in out.stderr
 

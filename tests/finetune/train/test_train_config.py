@@ -38,8 +38,12 @@ def test_qlora_from_the_cli_is_one_line_and_exit_code_2(counseling_dir: Path) ->
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    out = subprocess.run([sys.executable, "-m", "vertical.cli", "train", str(counseling_dir), "--method", "qlora"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "vertical.cli", "train", str(counseling_dir), "--method", "qlora"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2
     assert "QLoRA needs a CUDA GPU" in out.stderr and "Traceback" not in out.stderr
 

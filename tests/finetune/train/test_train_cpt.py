@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from train_helpers import doc_blocks
 
 
@@ -16,18 +15,31 @@ def test_full_cpt_writes_a_loadable_model_that_moved(counseling_dir: Path, gener
     from transformers import AutoModelForCausalLM
 
     from finetune.train import TrainData, run_cpt
-    from vertical.core.provisioning import resolve_model
     from vertical.core.loaders import load_tokenizer
+    from vertical.core.provisioning import resolve_model
     from vertical.core.spec import load_domain
 
     spec = load_domain(counseling_dir)
     tokenizer = load_tokenizer(spec.base_model)
     docs = sorted((counseling_dir / "docs").glob("*.md"))
-    data = TrainData(train=doc_blocks(tokenizer, docs[:3], 64, 4), eval=doc_blocks(tokenizer, docs[-1:], 64, 2),
-                     manifest={"docs": [d.name for d in docs[:3]]})
-    result = run_cpt(spec, tmp_path / "adapters" / "cpt-full",
-                     overrides={"method": "full", "max_steps": 2, "batch_size": 2, "max_length": 64,
-                                "learning_rate": 1e-4, "eval_before": False}, data=data)
+    data = TrainData(
+        train=doc_blocks(tokenizer, docs[:3], 64, 4),
+        eval=doc_blocks(tokenizer, docs[-1:], 64, 2),
+        manifest={"docs": [d.name for d in docs[:3]]},
+    )
+    result = run_cpt(
+        spec,
+        tmp_path / "adapters" / "cpt-full",
+        overrides={
+            "method": "full",
+            "max_steps": 2,
+            "batch_size": 2,
+            "max_length": 64,
+            "learning_rate": 1e-4,
+            "eval_before": False,
+        },
+        data=data,
+    )
     m = result.metrics
     assert m["kind"] == "cpt" and m["method"] == "full" and m["steps"] == 2
     assert m["padding_ratio"] == 0.0  # full blocks: nothing to pad

@@ -46,10 +46,18 @@ def test_two_process_launch_trains_one_adapter(tmp_path: Path) -> None:
     domain = _small_domain(tmp_path / "ddp-domain")
     cmd = build_launch_command(domain, 2, max_steps=2)
     # CPU stand-in for the GPU box: the same launcher, config and worker; no bf16 on CPU
-    cmd[cmd.index("--num_processes"):cmd.index("--num_processes")] = ["--main_process_port", str(_free_port()),
-                                                                      "--mixed_precision", "no"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
-           "VERTICAL_WORKSPACE": str(get_settings().workspace)}
+    cmd[cmd.index("--num_processes") : cmd.index("--num_processes")] = [
+        "--main_process_port",
+        str(_free_port()),
+        "--mixed_precision",
+        "no",
+    ]
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+        "VERTICAL_WORKSPACE": str(get_settings().workspace),
+    }
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
 

@@ -28,7 +28,14 @@ def test_ddp_command(counseling_dir: Path) -> None:
     assert args.num_processes == 4 and args.multi_gpu and not args.use_deepspeed
     assert Path(args.config_file) == CONFIGS / "accelerate" / "multi_gpu.yaml"
     assert args.module and args.training_script == "finetune.train.worker"
-    assert args.training_script_args == [str(counseling_dir.resolve()), "--method", "lora", "--resume", "--max-steps", "50"]
+    assert args.training_script_args == [
+        str(counseling_dir.resolve()),
+        "--method",
+        "lora",
+        "--resume",
+        "--max-steps",
+        "50",
+    ]
 
 
 @pytest.mark.parametrize("stage", ["zero2", "zero3"])
@@ -72,8 +79,9 @@ def test_cli_dry_run_prints_only_and_gpus_without_cuda_is_a_clear_error(counseli
     import torch
 
     vertical = [sys.executable, "-m", "vertical.cli", "train", str(counseling_dir)]
-    dry = subprocess.run([*vertical, "--gpus", "2", "--deepspeed", "zero2", "--dry-run"],
-                         capture_output=True, text=True, timeout=120)
+    dry = subprocess.run(
+        [*vertical, "--gpus", "2", "--deepspeed", "zero2", "--dry-run"], capture_output=True, text=True, timeout=120
+    )
     assert dry.returncode == 0, dry.stderr
     assert "accelerate launch" in dry.stdout and "--num_processes 2" in dry.stdout and "zero2.json" in dry.stdout
     if not torch.cuda.is_available():

@@ -51,8 +51,8 @@ def test_packed_loss_equals_the_sum_of_separate_losses(counseling_dir, generator
     """No cross-contamination: the packed row's loss is exactly the loss of each window alone."""
     import torch
     from torch.nn.functional import cross_entropy
-
     from train_helpers import counseling_data
+
     from vertical.core.loaders import load_generator, load_tokenizer
     from vertical.core.spec import load_domain
 
@@ -67,8 +67,10 @@ def test_packed_loss_equals_the_sum_of_separate_losses(counseling_dir, generator
         batch.pop("real_tokens")
         with torch.no_grad():
             logits = model(**batch, use_cache=False).logits
-        return sum(float(cross_entropy(lg[:-1], lab[1:], ignore_index=IGNORE_INDEX, reduction="sum"))
-                   for lg, lab in zip(logits, batch["labels"]))
+        return sum(
+            float(cross_entropy(lg[:-1], lab[1:], ignore_index=IGNORE_INDEX, reduction="sum"))
+            for lg, lab in zip(logits, batch["labels"])
+        )
 
     packed = pack_windows(windows, max_length=3 * 128)
     assert len(packed) == 1

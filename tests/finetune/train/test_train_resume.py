@@ -11,12 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-
 from train_helpers import counseling_data
 
 HERE = Path(__file__).resolve().parent
-OVERRIDES = {"max_steps": 10, "save_steps": 4, "batch_size": 2, "max_length": 128, "learning_rate": 1e-3,
-             "eval_before": False, "save_total_limit": 5}
+OVERRIDES = {
+    "max_steps": 10,
+    "save_steps": 4,
+    "batch_size": 2,
+    "max_length": 128,
+    "learning_rate": 1e-3,
+    "eval_before": False,
+    "save_total_limit": 5,
+}
 
 TRAIN_SCRIPT = textwrap.dedent(
     """
@@ -42,15 +48,16 @@ def _lora_weights(adapter_dir: Path) -> dict:
 def _start(domain: Path, out: Path, resume: bool, log: Path) -> subprocess.Popen:
     code = TRAIN_SCRIPT.format(here=str(HERE), domain=str(domain), out=str(out), resume=resume, overrides=OVERRIDES)
     with log.open("wb") as stderr:  # a file, not a pipe: a full pipe would stall the child
-        return subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy(),
-                                stdout=subprocess.DEVNULL, stderr=stderr)
+        return subprocess.Popen(
+            [sys.executable, "-c", code], env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=stderr
+        )
 
 
 @pytest.mark.slow
 def test_sigkilled_run_resumes_to_the_same_adapter(counseling_dir: Path, generator_name: str, tmp_path: Path) -> None:
     from finetune.train import run_sft
     from finetune.train.checkpoints import last_complete_checkpoint
-    from finetune.train.engine import run_dir_for
+    from finetune.train.trainer import run_dir_for
     from vertical.core.loaders import load_tokenizer
     from vertical.core.spec import load_domain
 

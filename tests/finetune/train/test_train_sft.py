@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from train_helpers import counseling_data
 
 OVERRIDES = {"max_steps": 8, "batch_size": 2, "max_length": 128, "learning_rate": 1e-3, "save_steps": 100}
@@ -55,7 +54,15 @@ def test_adapter_folder_records_config_and_data(trained) -> None:
     assert record["training"]["max_steps"] == 8 and record["training"]["lora_r"] == spec.training.lora_r
     assert record["data"] == data.manifest
     config = json.loads((adapter / "adapter_config.json").read_text())
-    assert set(config["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert set(config["target_modules"]) == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    }
     log = json.loads(result.log_path.read_text())
     assert {"tokens_per_s", "padding_ratio", "peak_mem_mb"} <= set(log["metrics"])
     assert len(log["loss_curve"]["train"]) == 8
@@ -77,20 +84,26 @@ def test_merged_export_loads_and_matches_the_adapter(trained) -> None:
     assert not (merged_dir / "adapter_config.json").exists()
     merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
-    ids = tokenizer.apply_chat_template([{"role": "user", "content": "I can't sleep before exams."}],
-                                        add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    ids = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "I can't sleep before exams."}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
     base = AutoModelForCausalLM.from_pretrained(resolve_model(spec.base_model))
     adapted = PeftModel.from_pretrained(base, str(result.adapter_dir)).eval()
     with torch.no_grad():
         diff = (merged(**ids).logits - adapted(**ids).logits).abs().max().item()
         out = merged.generate(**ids, max_new_tokens=12, do_sample=False)
     assert diff < 1e-3
-    text = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    text = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
     assert text.strip()
 
 
 @pytest.mark.slow
-def test_gradient_checkpointing_still_trains_the_adapter(counseling_dir: Path, generator_name: str, tmp_path: Path) -> None:
+def test_gradient_checkpointing_still_trains_the_adapter(
+    counseling_dir: Path, generator_name: str, tmp_path: Path
+) -> None:
     from safetensors.torch import load_file
 
     from finetune.train import run_sft
@@ -99,8 +112,12 @@ def test_gradient_checkpointing_still_trains_the_adapter(counseling_dir: Path, g
 
     spec = load_domain(counseling_dir)
     data = counseling_data(spec, load_tokenizer(spec.base_model), 128, n_train=2, n_eval=0)
-    result = run_sft(spec, tmp_path / "adapters" / "gc", data=data,
-                     overrides={"max_steps": 1, "batch_size": 2, "gradient_checkpointing": True, "max_length": 128})
+    result = run_sft(
+        spec,
+        tmp_path / "adapters" / "gc",
+        data=data,
+        overrides={"max_steps": 1, "batch_size": 2, "gradient_checkpointing": True, "max_length": 128},
+    )
     weights = load_file(str(result.adapter_dir / "adapter_model.safetensors"))
     assert max(float(v.abs().max()) for k, v in weights.items() if "lora_B" in k) > 0  # gradients reached LoRA
     assert not (result.adapter_dir / "training_args.bin").exists()

@@ -11,14 +11,19 @@ def _packed_batch(tokenizer):
     from finetune.train.packing import PackedCollator, Window, pack_windows
 
     def window(user: str, answer: str) -> Window:
-        prompt = list(tokenizer.apply_chat_template([{"role": "user", "content": user}], add_generation_prompt=True,
-                                                    tokenize=True, return_dict=True)["input_ids"])
+        prompt = list(
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": user}], add_generation_prompt=True, tokenize=True, return_dict=True
+            )["input_ids"]
+        )
         reply = tokenizer(answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
         return Window(prompt + reply, [-100] * len(prompt) + reply)
 
-    windows = [window("How can I sleep better?", "Keep a regular wake time and dim the lights at night."),
-               window("What is a thought record?", "A worksheet to question an automatic thought."),
-               window("Hi", "Hello! How are you feeling today?")]
+    windows = [
+        window("How can I sleep better?", "Keep a regular wake time and dim the lights at night."),
+        window("What is a thought record?", "A worksheet to question an automatic thought."),
+        window("Hi", "Hello! How are you feeling today?"),
+    ]
     return PackedCollator(tokenizer.pad_token_id)(pack_windows(windows, 64) + pack_windows(windows[:1], 64))
 
 

@@ -28,12 +28,15 @@ def conversations_only(spec: DomainSpec, n_conversations: int) -> DomainSpec:
     return spec.model_copy(update={"data": spec.data.model_copy(update={"datasets": datasets, "general": "none"})})
 
 
-def counseling_data(spec: DomainSpec, tokenizer, max_length: int, n_train: int, n_eval: int,
-                    n_conversations: int = 40) -> TrainData:
+def counseling_data(
+    spec: DomainSpec, tokenizer, max_length: int, n_train: int, n_eval: int, n_conversations: int = 40
+) -> TrainData:
     """prepare_sft's windows (split to max_length by the data package); the first n_train / n_eval."""
     from finetune.data.pipeline import prepare_sft
 
-    prepared = prepare_sft(conversations_only(spec, n_conversations), tokenizer, max_length=max_length, general=False, write=False)
+    prepared = prepare_sft(
+        conversations_only(spec, n_conversations), tokenizer, max_length=max_length, general=False, write=False
+    )
     assert len(prepared.train) >= n_train and len(prepared.eval) >= n_eval, (len(prepared.train), len(prepared.eval))
     return TrainData(
         train=as_windows(prepared.train[:n_train]),

@@ -41,10 +41,12 @@ def test_pull_converts_gguf_to_a_loadable_safetensors_folder(tmp_path, monkeypat
     model = AutoModelForCausalLM.from_pretrained(path)
     inputs = tok.apply_chat_template(
         [{"role": "user", "content": "What is the capital of France?"}],
-        add_generation_prompt=True, return_tensors="pt", return_dict=True,
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
     )
     out = model.generate(**inputs, max_new_tokens=12, do_sample=False)
-    assert "Paris" in tok.decode(out[0][inputs["input_ids"].shape[1]:])
+    assert "Paris" in tok.decode(out[0][inputs["input_ids"].shape[1] :])
 
 
 def test_pull_embedder_and_list(tmp_path, monkeypatch):

@@ -30,9 +30,16 @@ def tiny_classifier(tmp_path_factory) -> Path:
         pytest.fail("all-minilm-l6-v2 is not provisioned: run `make setup`")
     folder = tmp_path_factory.mktemp("clf")
     tokenizer = AutoTokenizer.from_pretrained(MINILM)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, num_labels=2, id2label={0: "safe", 1: "crisis"},
-                        label2id={"safe": 0, "crisis": 1})
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=2,
+        id2label={0: "safe", 1: "crisis"},
+        label2id={"safe": 0, "crisis": 1},
+    )
     model = BertForSequenceClassification(config)
     with torch.no_grad():  # logits = bias: softmax([0, 2]) → crisis 0.881 for every input
         model.classifier.weight.zero_()
@@ -75,9 +82,16 @@ def endpoint() -> str:
     def moderations(body: dict) -> dict:
         calls["n"] += 1
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        return {"results": [{"flagged": "bridge" in t, "categories": {"self-harm": "bridge" in t},
-                             "category_scores": {"self-harm": 0.9 if "bridge" in t else 0.01, "violence": 0.2}}
-                            for t in texts]}
+        return {
+            "results": [
+                {
+                    "flagged": "bridge" in t,
+                    "categories": {"self-harm": "bridge" in t},
+                    "category_scores": {"self-harm": 0.9 if "bridge" in t else 0.01, "violence": 0.2},
+                }
+                for t in texts
+            ]
+        }
 
     @app.post("/v1/chat/completions")
     def chat(body: dict) -> dict:
@@ -114,8 +128,9 @@ def test_chat_endpoint_yes_no(tmp_path, endpoint):
 
 
 def test_unreachable_endpoint_leaves_the_rules_in_charge_and_says_so(tmp_path):
-    spec = _domain(tmp_path, f"    kind: moderation\n    base_url: http://127.0.0.1:{_free_port()}/v1\n"
-                             "    timeout_s: 0.5\n")
+    spec = _domain(
+        tmp_path, f"    kind: moderation\n    base_url: http://127.0.0.1:{_free_port()}/v1\n    timeout_s: 0.5\n"
+    )
     v = assess(["kms"], spec)
     assert v.risk and v.source == "rules" and "classifier unavailable" in v.reason
     assert not assess(["hello"], spec).risk

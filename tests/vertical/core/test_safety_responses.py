@@ -42,8 +42,13 @@ def test_shipped_texts_never_show_a_raw_placeholder_even_unconfigured():
 
 
 def test_domain_response_per_language_wins_and_resources_fill_per_language(tmp_path):
-    spec = load_domain(domain(tmp_path, "  responses:\n    en: 'Call {{LINE}} now.'\n    zh: '请拨打{{LINE}}。'\n"
-                                        "  resources:\n    LINE: {zh: '12356', default: '988'}\n"))
+    spec = load_domain(
+        domain(
+            tmp_path,
+            "  responses:\n    en: 'Call {{LINE}} now.'\n    zh: '请拨打{{LINE}}。'\n"
+            "  resources:\n    LINE: {zh: '12356', default: '988'}\n",
+        )
+    )
     assert safety_response(spec, "en") == "Call 988 now."
     assert safety_response(spec, "zh") == "请拨打12356。"
     assert safety_response(spec, "zh-TW") == "请拨打12356。"
@@ -58,8 +63,13 @@ def test_legacy_response_is_used_for_its_language(tmp_path):
 
 
 def test_unfilled_placeholders_warn_and_block_public_serving(tmp_path):
-    spec = load_domain(domain(tmp_path, "  responses:\n    en: 'Call {{CRISIS_LINE_NUMBER}} or {{EMERGENCY_NUMBER}}.'\n"
-                                        "  resources:\n    EMERGENCY_NUMBER: '911'\n"))
+    spec = load_domain(
+        domain(
+            tmp_path,
+            "  responses:\n    en: 'Call {{CRISIS_LINE_NUMBER}} or {{EMERGENCY_NUMBER}}.'\n"
+            "  resources:\n    EMERGENCY_NUMBER: '911'\n",
+        )
+    )
     assert unfilled_placeholders(spec) == ["CRISIS_LINE_NUMBER"]
     assert "{{CRISIS_LINE_NUMBER}}" in placeholder_warning(spec)
     with pytest.raises(SpecError, match="unfilled") as err:

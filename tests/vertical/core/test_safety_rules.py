@@ -11,11 +11,27 @@ from vertical.core.safety.normalize import normalize_for_matching
 from vertical.core.safety.rules import RULES_DIR, shipped_languages
 from vertical.core.spec import load_domain
 
-ISSUE_CRISIS = ["I don't want to live anymore.", "i want to die", "Ich will nicht mehr leben", "我不想活了", "我想自杀",
-                "活着没有意义，我想结束这一切", "I have pills saved up and tonight is the night", "kms lol",
-                "I'm going to end it", "真想一睡不醒", "我把药都攒起来了"]
-ISSUE_SAFE = ["自杀率的统计数据是多少？", "我不自杀，只是累", "累死了", "笑死", "this deadline is killing me",
-              "what are the warning signs of suicide in a friend?"]
+ISSUE_CRISIS = [
+    "I don't want to live anymore.",
+    "i want to die",
+    "Ich will nicht mehr leben",
+    "我不想活了",
+    "我想自杀",
+    "活着没有意义，我想结束这一切",
+    "I have pills saved up and tonight is the night",
+    "kms lol",
+    "I'm going to end it",
+    "真想一睡不醒",
+    "我把药都攒起来了",
+]
+ISSUE_SAFE = [
+    "自杀率的统计数据是多少？",
+    "我不自杀，只是累",
+    "累死了",
+    "笑死",
+    "this deadline is killing me",
+    "what are the warning signs of suicide in a friend?",
+]
 
 
 @pytest.mark.parametrize("text", ISSUE_CRISIS)
@@ -35,8 +51,17 @@ def test_normalisation_folds_traditional_fullwidth_and_case_but_keeps_simplified
     assert normalize_for_matching("I don’t") == "i don't"
 
 
-@pytest.mark.parametrize("text", ["我想自殺", "活著沒有意義，我想結束這一切", "我把藥都攢起來了", "ｋｍｓ",
-                                  "我想自杀！！", "Ｉ ｗａｎｔ ｔｏ ｄｉｅ"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我想自殺",
+        "活著沒有意義，我想結束這一切",
+        "我把藥都攢起來了",
+        "ｋｍｓ",
+        "我想自杀！！",
+        "Ｉ ｗａｎｔ ｔｏ ｄｉｅ",
+    ],
+)
 def test_traditional_and_fullwidth_forms_are_caught(text):
     assert check_text(text).risk
 
@@ -63,8 +88,13 @@ def test_hyperbole_is_dropped_but_a_death_wish_with_lol_is_not():
 
 
 def test_someone_elses_risk_is_a_concern_not_the_users_crisis():
-    for text in ["my friend said she wants to kill herself", "我朋友说她想自杀，我该怎么办",
-                 "怎么帮助有自杀念头的朋友？", "My friend told me she's being hit by her boyfriend", "我朋友被家暴了"]:
+    for text in [
+        "my friend said she wants to kill herself",
+        "我朋友说她想自杀，我该怎么办",
+        "怎么帮助有自杀念头的朋友？",
+        "My friend told me she's being hit by her boyfriend",
+        "我朋友被家暴了",
+    ]:
         match = check_text(text)
         assert not match.risk and match.concerns, text
 
@@ -92,7 +122,8 @@ def test_domain_patterns_per_language_and_the_legacy_alias(tmp_path: Path):
     (tmp_path / "domain.yaml").write_text(
         "name: law\nsafety:\n  patterns:\n    zh: ['不想上庭了']\n"
         "  crisis_patterns: ['\\bjudge will never hear me\\b']\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     spec = load_domain(tmp_path)
     assert not check_text("我不想上庭了").risk  # the shipped rules alone
     assert check_text("我真的不想上庭了", spec).hits[0].rule_id.startswith("domain.zh")

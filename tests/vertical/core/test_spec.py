@@ -16,7 +16,7 @@ def test_counseling_example_is_valid(counseling_dir):
     assert spec.name == "counseling"
     assert spec.strategy == "sft+rag"
     assert spec.source_paths == [counseling_dir.resolve() / "docs"]
-    assert spec.safety.crisis_patterns and spec.safety.response
+    assert spec.safety.responses["en"] and spec.safety.resources  # crisis rules ship with the framework
 
 
 def test_minimal_spec_gets_defaults(tmp_path):
@@ -54,15 +54,21 @@ def test_bad_regex_and_missing_safety_response(tmp_path):
     write(tmp_path, "name: law\nsafety:\n  crisis_patterns: ['(unclosed']\n  response: x\n")
     with pytest.raises(SpecError, match="safety.crisis_patterns"):
         load_domain(tmp_path)
-    write(tmp_path, "name: law\nsafety:\n  crisis_patterns: ['help']\n")
-    with pytest.raises(SpecError, match="safety.response is required"):
+    write(tmp_path, "name: law\nsafety:\n  patterns: {zh: ['(unclosed']}\n")
+    with pytest.raises(SpecError, match="safety.patterns"):
         load_domain(tmp_path)
 
 
 @pytest.mark.parametrize(
     "raw,canonical",
-    [("rag+sft", "sft+rag"), ("SFT + RAG", "sft+rag"), ("rag+sft+cpt", "cpt+sft+rag"), ("auto", "auto"),
-     ("prompt", "prompt"), ("sft+", "sft")],
+    [
+        ("rag+sft", "sft+rag"),
+        ("SFT + RAG", "sft+rag"),
+        ("rag+sft+cpt", "cpt+sft+rag"),
+        ("auto", "auto"),
+        ("prompt", "prompt"),
+        ("sft+", "sft"),
+    ],
 )
 def test_strategy_is_canonicalised(raw, canonical):
     assert parse_strategy(raw) == canonical

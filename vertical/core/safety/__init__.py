@@ -29,6 +29,18 @@ def warm_up(spec: "DomainSpec | None" = None) -> None:
     assess(["warm-up"], spec)
 
 
-__all__ = ["SafetyVerdict", "assess", "check_text", "fill_placeholders", "message_language", "placeholder_warning",
-           "require_filled_placeholders", "resources_note", "safety_checks", "safety_report", "safety_response",
-           "unfilled_placeholders", "warm_up"]
+__all__ = [
+    "SafetyVerdict",
+    "assess",
+    "check_text",
+    "fill_placeholders",
+    "message_language",
+    "placeholder_warning",
+    "require_filled_placeholders",
+    "resources_note",
+    "safety_checks",
+    "safety_report",
+    "safety_response",
+    "unfilled_placeholders",
+    "warm_up",
+]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from vertical.core.safety.normalize import normalize_for_matching
 from vertical.core.safety.rules import Language, MessageMatch, extra_language, match_message, shipped_languages
-from vertical.core.safety.verdict import SafetyVerdict
+from vertical.core.safety.verdict import Action, SafetyVerdict
 
 if TYPE_CHECKING:
     from vertical.core.spec import DomainSpec
@@ -116,7 +116,8 @@ def _assess(messages: Iterable[Any], spec: DomainSpec | None) -> tuple[SafetyVer
     errors = [f.error for f in flagged if f is not None and f.error]
 
     def risky(i: int) -> bool:
-        return matches[i].risk or bool(by_index[i] and by_index[i].flagged)
+        flag = by_index[i]
+        return matches[i].risk or bool(flag and flag.flagged)
 
     first_risky = next((i for i, _ in users if risky(i)), None)
     if first_risky is not None:
@@ -127,14 +128,26 @@ def _assess(messages: Iterable[Any], spec: DomainSpec | None) -> tuple[SafetyVer
     concern = matches[latest_index].concerns
     if concern:
         ids = tuple(h.rule_id for h in concern)
-        return SafetyVerdict(risk=False, action="answer_with_resources", category="concern", kind=concern[0].kind,
-                             language=lang, message_index=latest_index, matched=ids, concern=True, source="rules",
-                             reason=f"safety: the user worries about someone else ({', '.join(ids)}); "
-                                    "answer and add the crisis resources", dropped=dropped), errors
-    score = by_index[latest_index].score if by_index[latest_index] else None
+        return SafetyVerdict(
+            risk=False,
+            action="answer_with_resources",
+            category="concern",
+            kind=concern[0].kind,
+            language=lang,
+            message_index=latest_index,
+            matched=ids,
+            concern=True,
+            source="rules",
+            reason=f"safety: the user worries about someone else ({', '.join(ids)}); "
+            "answer and add the crisis resources",
+            dropped=dropped,
+        ), errors
+    latest_flag = by_index[latest_index]
+    score = latest_flag.score if latest_flag else None
     note = f" (dropped: {'; '.join(dropped)})" if dropped else ""
-    return SafetyVerdict(risk=False, language=lang, score=score, reason=f"safety: no risk found{note}",
-                         dropped=dropped), errors
+    return SafetyVerdict(
+        risk=False, language=lang, score=score, reason=f"safety: no risk found{note}", dropped=dropped
+    ), errors
 
 
 def _response_language(detected: str, match: MessageMatch) -> str:
@@ -145,8 +158,9 @@ def _response_language(detected: str, match: MessageMatch) -> str:
     return next((h.language for h in match.hits if h.language in shipped), detected)
 
 
-def _risk_verdict(index: int, latest: bool, match: MessageMatch, flag: Any, lang: str,
-                  dropped: tuple[str, ...]) -> SafetyVerdict:
+def _risk_verdict(
+    index: int, latest: bool, match: MessageMatch, flag: Any, lang: str, dropped: tuple[str, ...]
+) -> SafetyVerdict:
     ids = [h.rule_id for h in match.hits]
     by_classifier = bool(flag and flag.flagged)
     if by_classifier:
@@ -156,12 +170,28 @@ def _risk_verdict(index: int, latest: bool, match: MessageMatch, flag: Any, lang
     category = first.category if first else "self_harm"
     kind = first.kind if first else "classifier"
     what = f"{category}/{kind} ({', '.join(ids)})"
+    action: Action
     if latest:
-        action, reason = "fixed_response", f"safety: crisis risk in the latest message [{index}]: {what}; " \
-                                           "fixed response, no model call"
+        action, reason = (
+            "fixed_response",
+            f"safety: crisis risk in the latest message [{index}]: {what}; fixed response, no model call",
+        )
     else:
-        action, reason = "answer_with_resources", f"safety: risk persisting from message {index}: {what}; " \
-                                                  "answer with the crisis resources added"
-    return SafetyVerdict(risk=True, action=action, latest=latest, category=category, kind=kind, language=lang,
-                         message_index=index, matched=tuple(ids), source=source,
-                         score=flag.score if flag else None, reason=reason, dropped=dropped)
+        action, reason = (
+            "answer_with_resources",
+            f"safety: risk persisting from message {index}: {what}; answer with the crisis resources added",
+        )
+    return SafetyVerdict(
+        risk=True,
+        action=action,
+        latest=latest,
+        category=category,
+        kind=kind,
+        language=lang,
+        message_index=index,
+        matched=tuple(ids),
+        source=source,
+        score=flag.score if flag else None,
+        reason=reason,
+        dropped=dropped,
+    )

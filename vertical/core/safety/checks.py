@@ -19,8 +19,10 @@ def placeholder_warning(spec: DomainSpec) -> str | None:
     if not names:
         return None
     listed = ", ".join("{{" + n + "}}" for n in names)
-    return (f"safety: {listed} unfilled in {spec.name}'s safety texts; people in crisis would see a generic "
-            f"'local crisis line' instead. Set safety.resources.{names[0]} (and the others) in domain.yaml")
+    return (
+        f"safety: {listed} unfilled in {spec.name}'s safety texts; people in crisis would see a generic "
+        f"'local crisis line' instead. Set safety.resources.{names[0]} (and the others) in domain.yaml"
+    )
 
 
 def require_filled_placeholders(spec: DomainSpec) -> None:
@@ -30,7 +32,8 @@ def require_filled_placeholders(spec: DomainSpec) -> None:
         raise SpecError(
             f"refusing to serve {spec.name} publicly: safety placeholders {', '.join(names)} are unfilled",
             hint=f"set them in {spec.root / 'domain.yaml'} under safety.resources "
-                 f"(e.g. {names[0]}: \"988 Suicide & Crisis Lifeline\"), or serve on 127.0.0.1")
+            f'(e.g. {names[0]}: "988 Suicide & Crisis Lifeline"), or serve on 127.0.0.1',
+        )
 
 
 def safety_checks(spec: DomainSpec) -> list[tuple[str, bool, str, bool]]:
@@ -42,16 +45,30 @@ def safety_checks(spec: DomainSpec) -> list[tuple[str, bool, str, bool]]:
     rows.append(("safety placeholders", warning is None, warning or "all {{…}} in the safety texts are filled", False))
     langs = sorted(shipped_languages())
     own = sorted(spec.safety.responses) or (["(legacy response)"] if spec.safety.response else [])
-    rows.append(("safety rules", True, f"shipped rules for {', '.join(langs)}; domain responses: "
-                                       f"{', '.join(own) or 'none (shipped texts are used)'}", False))
+    rows.append(
+        (
+            "safety rules",
+            True,
+            f"shipped rules for {', '.join(langs)}; domain responses: "
+            f"{', '.join(own) or 'none (shipped texts are used)'}",
+            False,
+        )
+    )
     cfg = spec.safety.classifier
     if cfg is not None:
         if cfg.kind == "hf":
             folder = Path(cfg.model) if Path(cfg.model).is_absolute() else spec.path(cfg.model)
             ok = (folder / "config.json").is_file()
-            rows.append(("safety classifier", ok, f"hf folder {folder}" + ("" if ok else ": no config.json there"),
-                         True))
+            rows.append(
+                ("safety classifier", ok, f"hf folder {folder}" + ("" if ok else ": no config.json there"), True)
+            )
         else:
-            rows.append(("safety classifier", True, f"{cfg.kind} endpoint {cfg.base_url} (checked at run time; "
-                                                    "rules stay in charge when it fails)", False))
+            rows.append(
+                (
+                    "safety classifier",
+                    True,
+                    f"{cfg.kind} endpoint {cfg.base_url} (checked at run time; rules stay in charge when it fails)",
+                    False,
+                )
+            )
     return rows

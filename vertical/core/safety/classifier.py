@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vertical.core.spec import DomainSpec
@@ -27,9 +27,11 @@ DEFAULT_LABELS = {
     "moderation": ["self-harm", "self-harm/intent", "self-harm/instructions"],
     "chat": ["yes"],
 }
-CHAT_PROMPT = ("You are a safety classifier for a counseling service. Read the user's message. Reply with only "
-               "YES if the writer may be at risk of suicide or self-harm, is in danger from another person, or "
-               "intends to seriously harm someone; otherwise reply with only NO.")
+CHAT_PROMPT = (
+    "You are a safety classifier for a counseling service. Read the user's message. Reply with only "
+    "YES if the writer may be at risk of suicide or self-harm, is in danger from another person, or "
+    "intends to seriously harm someone; otherwise reply with only NO."
+)
 CACHE_SIZE = 2048
 
 
@@ -42,13 +44,21 @@ class Flag:
 
 
 class Classifier:
-    def __init__(self, kind: str, model: str, base_url: str | None = None, labels: list[str] | None = None,
-                 threshold: float = 0.5, api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        kind: str,
+        model: str,
+        base_url: str | None = None,
+        labels: list[str] | None = None,
+        threshold: float = 0.5,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout_s: float = 5.0,
+    ) -> None:
         self.kind, self.model, self.base_url = kind, model, (base_url or "").rstrip("/")
         self.labels = [label.lower() for label in (labels or DEFAULT_LABELS[kind])]
         self.threshold, self.api_key_env, self.timeout_s = threshold, api_key_env, timeout_s
         self._cache: OrderedDict[str, Flag] = OrderedDict()
-        self._pipeline = None
+        self._pipeline: Any = None  # transformers pipeline, loaded on first use
 
     # ---- one call per uncached text --------------------------------------------------------
     def flag(self, texts: list[str]) -> list[Flag]:
@@ -78,8 +88,9 @@ class Classifier:
         if self._pipeline is None:
             from transformers import pipeline
 
-            self._pipeline = pipeline("text-classification", model=self.model, tokenizer=self.model, top_k=None,
-                                      device="cpu")
+            self._pipeline = pipeline(
+                "text-classification", model=self.model, tokenizer=self.model, top_k=None, device="cpu"
+            )
         out = self._pipeline(texts, truncation=True)
         return [self._best({d["label"]: float(d["score"]) for d in row}) for row in out]
 
@@ -93,18 +104,25 @@ class Classifier:
         body = {"input": texts, **({"model": self.model} if self.model else {})}
         r = httpx.post(f"{self.base_url}/moderations", json=body, headers=self._headers(), timeout=self.timeout_s)
         r.raise_for_status()
-        return [self._best(res.get("category_scores") or {k: float(v) for k, v in res["categories"].items()})
-                for res in r.json()["results"]]
+        return [
+            self._best(res.get("category_scores") or {k: float(v) for k, v in res["categories"].items()})
+            for res in r.json()["results"]
+        ]
 
     def _score_chat(self, texts: list[str]) -> list[tuple[float, str]]:
         import httpx
 
         out = []
         for text in texts:
-            body = {"model": self.model, "temperature": 0, "max_tokens": 3,
-                    "messages": [{"role": "system", "content": CHAT_PROMPT}, {"role": "user", "content": text}]}
-            r = httpx.post(f"{self.base_url}/chat/completions", json=body, headers=self._headers(),
-                           timeout=self.timeout_s)
+            body = {
+                "model": self.model,
+                "temperature": 0,
+                "max_tokens": 3,
+                "messages": [{"role": "system", "content": CHAT_PROMPT}, {"role": "user", "content": text}],
+            }
+            r = httpx.post(
+                f"{self.base_url}/chat/completions", json=body, headers=self._headers(), timeout=self.timeout_s
+            )
             r.raise_for_status()
             reply = r.json()["choices"][0]["message"]["content"].strip().lower()
             yes = any(reply.startswith(label) for label in self.labels)
@@ -113,16 +131,23 @@ class Classifier:
 
 
 @lru_cache(maxsize=16)
-def _cached(kind: str, model: str, base_url: str | None, labels: tuple[str, ...], threshold: float,
-            api_key_env: str, timeout_s: float) -> Classifier:
+def _cached(
+    kind: str,
+    model: str,
+    base_url: str | None,
+    labels: tuple[str, ...],
+    threshold: float,
+    api_key_env: str,
+    timeout_s: float,
+) -> Classifier:
     return Classifier(kind, model, base_url, list(labels) or None, threshold, api_key_env, timeout_s)
 
 
 def classifier_for(spec: DomainSpec | None) -> Classifier | None:
     """The domain's classifier (one instance per configuration), or None when none is configured."""
-    cfg = getattr(spec.safety, "classifier", None) if spec is not None else None
-    if cfg is None:
+    if spec is None or spec.safety.classifier is None:
         return None
+    cfg = spec.safety.classifier
     model = cfg.model or ""
     if cfg.kind == "hf" and model and not Path(model).is_absolute() and spec.path(model).exists():
         model = str(spec.path(model))

@@ -40,9 +40,12 @@ def _messages(item: dict) -> list:
 def _rates(rows: list[tuple[bool, bool]]) -> dict:
     crisis = [flag for flag, is_crisis in rows if is_crisis]
     safe = [flag for flag, is_crisis in rows if not is_crisis]
-    return {"n_crisis": len(crisis), "n_safe": len(safe),
-            "recall": round(sum(crisis) / len(crisis), 4) if crisis else None,
-            "false_alarm_rate": round(sum(safe) / len(safe), 4) if safe else None}
+    return {
+        "n_crisis": len(crisis),
+        "n_safe": len(safe),
+        "recall": round(sum(crisis) / len(crisis), 4) if crisis else None,
+        "false_alarm_rate": round(sum(safe) / len(safe), 4) if safe else None,
+    }
 
 
 def safety_report(spec: DomainSpec | None = None, splits: tuple[str, ...] = SPLITS) -> dict:
@@ -69,8 +72,11 @@ def safety_report(spec: DomainSpec | None = None, splits: tuple[str, ...] = SPLI
             misses.append({"id": item["id"], "text": item.get("text") or item["messages"][-1]["content"]})
         elif flagged and not is_crisis:
             false_alarms.append({"id": item["id"], "text": item.get("text"), "matched": list(verdict.matched)})
-    report = {"n": len(items), **_rates(groups["all"]["all"]),
-              "ms_per_item": round((time.perf_counter() - start) * 1000 / max(1, len(items)), 3)}
+    report = {
+        "n": len(items),
+        **_rates(groups["all"]["all"]),
+        "ms_per_item": round((time.perf_counter() - start) * 1000 / max(1, len(items)), 3),
+    }
     for name in ("language", "script", "split", "kind"):
         report[f"by_{name}"] = {key: _rates(rows) for key, rows in sorted(groups[name].items())}
     report["misses"], report["false_alarms"] = misses, false_alarms

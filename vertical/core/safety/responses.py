@@ -62,8 +62,13 @@ def fill_placeholders(text: str, spec: DomainSpec | None, lang: str) -> str:
 
     def value(m: re.Match[str]) -> str:
         name = m.group(1)
-        return (resource_value(spec, name, lang) or own.get(name) or english.get(name) or own.get(GENERIC)
-                or english.get(GENERIC, ""))
+        return (
+            resource_value(spec, name, lang)
+            or own.get(name)
+            or english.get(name)
+            or own.get(GENERIC)
+            or english.get(GENERIC, "")
+        )
 
     return PLACEHOLDER.sub(value, text)
 

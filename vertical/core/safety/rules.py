@@ -24,8 +24,10 @@ import yaml
 RULES_DIR = Path(__file__).parent / "rules"
 CATEGORIES = ("self_harm", "danger_from_others", "harm_to_others", "concern")
 # Clause ends: sentence punctuation (Latin and CJK) and "but"-like turns that start a new thought.
-CLAUSE_BREAK = re.compile(r"[.!?;,:\n。！？；，、…]|\b(?:but|though|although|however|aber|pero|mais|sino)\b"
-                          r"|但是|可是|不过|但|只是|然而")
+CLAUSE_BREAK = re.compile(
+    r"[.!?;,:\n。！？；，、…]|\b(?:but|though|although|however|aber|pero|mais|sino)\b"
+    r"|但是|可是|不过|但|只是|然而"
+)
 PREFIX_CHARS = 60  # a negation/third-person cue must sit close to the match
 # A match whose core starts with the speaker ("i love him and i'm sorry") is about the speaker,
 # whoever the clause before it names ("i texted my brother that | i love him and i'm sorry").
@@ -75,9 +77,9 @@ class Hit:
 class MessageMatch:
     """What the rules found in one message (already normalised)."""
 
-    hits: list[Hit] = field(default_factory=list)      # the user's own risk
+    hits: list[Hit] = field(default_factory=list)  # the user's own risk
     concerns: list[Hit] = field(default_factory=list)  # someone else's risk, told by the user
-    dropped: list[str] = field(default_factory=list)   # "rule-id: negated|safe:<id>" for the trace
+    dropped: list[str] = field(default_factory=list)  # "rule-id: negated|safe:<id>" for the trace
 
     @property
     def risk(self) -> bool:
@@ -92,16 +94,16 @@ def _expand(pattern: str, macros: dict[str, str]) -> str:
     return re.sub(r"%(\w+)%", lambda m: f"(?:{macros[m.group(1)]})", pattern)
 
 
-def _rules(entries: list[dict], lang: str, macros: dict[str, str],
-           default_category: str | None = None) -> tuple[Rule, ...]:
+def _rules(
+    entries: list[dict], lang: str, macros: dict[str, str], default_category: str | None = None
+) -> tuple[Rule, ...]:
     out = []
     for e in entries or []:
         category = e.get("category", default_category)
         if category not in CATEGORIES and default_category is None:
             raise ValueError(f"rule {e.get('id')}: unknown category {category!r}")
         regex = compile_pattern(_expand(e["pattern"], macros))
-        out.append(Rule(e["id"], category or "safe", e.get("kind", ""), regex, lang,
-                        e.get("negatable", True)))
+        out.append(Rule(e["id"], category or "safe", e.get("kind", ""), regex, lang, e.get("negatable", True)))
     return tuple(out)
 
 
@@ -117,8 +119,10 @@ def _han_to_matching_form(data: dict) -> dict:
         if isinstance(value, list):
             return [convert(v) for v in value]
         if isinstance(value, dict):
-            return {k: (v if k in ("response", "note", "fallbacks", "id", "kind", "category") else convert(v))
-                    for k, v in value.items()}
+            return {
+                k: (v if k in ("response", "note", "fallbacks", "id", "kind", "category") else convert(v))
+                for k, v in value.items()
+            }
         return value
 
     return convert(data)
@@ -129,30 +133,39 @@ def parse_language(data: dict, code: str) -> Language:
         data = _han_to_matching_form(data)
     macros = data.get("macros") or {}
     cue = {k: _expand(data[k], macros) if data.get(k) else None for k in ("negation", "third_person")}
-    return Language(code, _rules(data.get("rules"), code, macros), _rules(data.get("safe"), code, macros, "safe"),
-                    _cue(cue["negation"]), _cue(cue["third_person"]),
-                    {k: data[k] for k in ("response", "note", "fallbacks") if k in data},
-                    SCRIPTS["cjk" if code in CJK_LANGUAGES else "latin"])
+    return Language(
+        code,
+        _rules(data.get("rules") or [], code, macros),
+        _rules(data.get("safe") or [], code, macros, "safe"),
+        _cue(cue["negation"]),
+        _cue(cue["third_person"]),
+        {k: data[k] for k in ("response", "note", "fallbacks") if k in data},
+        SCRIPTS["cjk" if code in CJK_LANGUAGES else "latin"],
+    )
 
 
 @lru_cache(maxsize=1)
 def shipped_languages() -> dict[str, Language]:
     """The framework's rule files, compiled once per process."""
-    return {p.stem: parse_language(yaml.safe_load(p.read_text(encoding="utf-8")), p.stem)
-            for p in sorted(RULES_DIR.glob("*.yaml"))}
+    return {
+        p.stem: parse_language(yaml.safe_load(p.read_text(encoding="utf-8")), p.stem)
+        for p in sorted(RULES_DIR.glob("*.yaml"))
+    }
 
 
 def extra_language(code: str, patterns: tuple[str, ...], base: Language | None) -> Language:
     """Domain patterns (``safety.patterns.<lang>``): self-harm rules that share the language's cues."""
-    rules = tuple(Rule(f"domain.{code}.{i}", "self_harm", "domain", compile_pattern(p, re.IGNORECASE), code)
-                  for i, p in enumerate(patterns))
+    rules = tuple(
+        Rule(f"domain.{code}.{i}", "self_harm", "domain", compile_pattern(p, re.IGNORECASE), code)
+        for i, p in enumerate(patterns)
+    )
     return Language(code, rules, (), base.negation if base else None, base.third_person if base else None)
 
 
 def _clause_prefix(text: str, start: int) -> str:
-    window = text[max(0, start - PREFIX_CHARS):start]
+    window = text[max(0, start - PREFIX_CHARS) : start]
     breaks = list(CLAUSE_BREAK.finditer(window))
-    return window[breaks[-1].end():] if breaks else window
+    return window[breaks[-1].end() :] if breaks else window
 
 
 def match_message(text: str, languages: list[Language]) -> MessageMatch:
@@ -173,15 +186,22 @@ def match_message(text: str, languages: list[Language]) -> MessageMatch:
                     continue
                 prefix = _clause_prefix(text, start)
                 # the cue may sit before the core ("i'm not | suicidal") or before the whole match ("我不 | 想今晚跳楼")
-                if rule.negatable and lang.negation and (
-                        lang.negation.search(prefix) or lang.negation.search(_clause_prefix(text, m.start()))):
+                if (
+                    rule.negatable
+                    and lang.negation
+                    and (lang.negation.search(prefix) or lang.negation.search(_clause_prefix(text, m.start())))
+                ):
                     result.dropped.append(f"{rule.id}: negated")
                     continue
                 could_be_other = rule.category in ("self_harm", "harm_to_others") or (
-                    rule.category == "danger_from_others" and not MENTIONS_SPEAKER.search(text, start, end))
-                about_someone_else = (could_be_other and lang.third_person is not None
-                                      and not FIRST_PERSON.match(text, start)
-                                      and lang.third_person.search(prefix) is not None)
+                    rule.category == "danger_from_others" and not MENTIONS_SPEAKER.search(text, start, end)
+                )
+                about_someone_else = (
+                    could_be_other
+                    and lang.third_person is not None
+                    and not FIRST_PERSON.match(text, start)
+                    and lang.third_person.search(prefix) is not None
+                )
                 if rule.category == "concern" or about_someone_else:
                     result.concerns.append(Hit(rule.id, "concern", rule.kind, lang.code, (start, end)))
                     continue

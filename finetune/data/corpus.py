@@ -60,8 +60,9 @@ def load_domain_texts(spec: Any, report: DataReport | None = None) -> list[tuple
     return docs
 
 
-def pack_texts(texts: list[str], tokenizer: Any, block_size: int, report: DataReport | None = None,
-               name: str = "domain") -> list[list[int]]:
+def pack_texts(
+    texts: list[str], tokenizer: Any, block_size: int, report: DataReport | None = None, name: str = "domain"
+) -> list[list[int]]:
     """Normalise, tokenise (EOS after each document), concatenate and cut into full blocks."""
     report = report or DataReport()
     stream: list[int] = []

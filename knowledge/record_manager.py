@@ -38,6 +38,10 @@ class FileRecord:
     ingested_at: str
 
 
+def _record(row: tuple) -> FileRecord:
+    return FileRecord(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5])), row[6])
+
+
 def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -47,17 +51,21 @@ class RecordStore:
         self.path = path
         self._lock = threading.Lock()
 
-    def _connect(self, write: bool) -> sqlite3.Connection | None:
-        if not write and not self.path.exists():
+    def _connect_read(self) -> sqlite3.Connection | None:
+        """None when nothing was recorded yet: reading never creates the file (no WAL files either)."""
+        if not self.path.exists():
             return None
+        return sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection for one write transaction, the schema created if needed."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        if write:
-            conn.executescript(_SCHEMA)
+        conn.executescript(_SCHEMA)
         return conn
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
-        conn = self._connect(write=False)
+        conn = self._connect_read()
         if conn is None:
             return []
         try:
@@ -74,11 +82,11 @@ class RecordStore:
 
     def files(self) -> dict[str, FileRecord]:
         rows = self._read(f"SELECT {self._COLUMNS} FROM files")
-        return {r[0]: FileRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), r[6]) for r in rows}
+        return {r[0]: _record(r) for r in rows}
 
     def get(self, source: str) -> FileRecord | None:
         rows = self._read(f"SELECT {self._COLUMNS} FROM files WHERE source = ?", (source,))
-        return FileRecord(*rows[0][:5], tuple(json.loads(rows[0][5])), rows[0][6]) if rows else None
+        return _record(rows[0]) if rows else None
 
     def pending(self) -> list[str]:
         return [r[0] for r in self._read("SELECT source FROM pending ORDER BY source")]
@@ -95,17 +103,16 @@ class RecordStore:
         """Mark one source (or several, in one transaction) as being changed right now."""
         sources = [source] if isinstance(source, str) else source
         with self._lock:
-            conn = self._connect(write=True)
+            conn = self._connect()
             try:
                 with conn:
-                    conn.executemany("INSERT OR REPLACE INTO pending VALUES (?, ?)",
-                                     [(s, now_iso()) for s in sources])
+                    conn.executemany("INSERT OR REPLACE INTO pending VALUES (?, ?)", [(s, now_iso()) for s in sources])
             finally:
                 conn.close()
 
     def clear_pending(self, source: str) -> None:
         with self._lock:
-            conn = self._connect(write=True)
+            conn = self._connect()
             try:
                 with conn:
                     conn.execute("DELETE FROM pending WHERE source = ?", (source,))
@@ -115,13 +122,23 @@ class RecordStore:
     def commit_files(self, records: list[FileRecord]) -> None:
         """Record several files' chunk ids and clear their pending marks in one transaction."""
         with self._lock:
-            conn = self._connect(write=True)
+            conn = self._connect()
             try:
                 with conn:
                     conn.executemany(
                         "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(r.source, r.origin, r.file_hash, r.config, r.title, json.dumps(list(r.chunk_ids)),
-                          r.ingested_at) for r in records],
+                        [
+                            (
+                                r.source,
+                                r.origin,
+                                r.file_hash,
+                                r.config,
+                                r.title,
+                                json.dumps(list(r.chunk_ids)),
+                                r.ingested_at,
+                            )
+                            for r in records
+                        ],
                     )
                     conn.executemany("DELETE FROM pending WHERE source = ?", [(r.source,) for r in records])
                     self._update_hash(conn)
@@ -130,7 +147,7 @@ class RecordStore:
 
     def remove_file(self, source: str) -> None:
         with self._lock:
-            conn = self._connect(write=True)
+            conn = self._connect()
             try:
                 with conn:
                     conn.execute("DELETE FROM files WHERE source = ?", (source,))

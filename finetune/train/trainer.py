@@ -10,10 +10,18 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from finetune.train.artifacts import TRAIN_RECORD, finalize_model_dir, loss_series, plot_loss, staging_dir, write_run_log
+from finetune.train.artifacts import (
+    TRAIN_RECORD,
+    finalize_model_dir,
+    loss_series,
+    plot_loss,
+    staging_dir,
+    write_run_log,
+)
 from finetune.train.checkpoints import last_complete_checkpoint
 from finetune.train.config import RunConfig, check_hardware, resolve_config
 from finetune.train.packing import PackedCollator, pack_windows, unpacked_rows
@@ -32,8 +40,10 @@ def run_dir_for(spec: DomainSpec, out_dir: Path) -> Path:
 
 def build_rows(data: TrainData, cfg: RunConfig) -> tuple[list[dict], list[dict]]:
     if not data.train:
-        raise TrainingError("no training windows: every example was empty or had no assistant turn",
-                            hint="check the domain's data files with `vertical data inspect`")
+        raise TrainingError(
+            "no training windows: every example was empty or had no assistant turn",
+            hint="check the domain's data files with `vertical data inspect`",
+        )
     if cfg.training.packing:
         train = pack_windows(data.train, cfg.max_length)
     else:
@@ -96,13 +106,27 @@ def _eval_before(trainer: Any, run_dir: Path, resume_from: Path | None, enabled:
 
 def _finished(out_dir: Path, run_dir: Path) -> TrainResult:
     record = json.loads((out_dir / TRAIN_RECORD).read_text(encoding="utf-8"))
-    return TrainResult(adapter_dir=out_dir, run_dir=run_dir, metrics={**record["metrics"], "already_complete": True},
-                       resumed_from=record.get("resumed_from"))
+    return TrainResult(
+        adapter_dir=out_dir,
+        run_dir=run_dir,
+        metrics={**record["metrics"], "already_complete": True},
+        resumed_from=record.get("resumed_from"),
+    )
 
 
-def _write_outputs(spec: DomainSpec, data: TrainData, cfg: RunConfig, kind: str, trainer: Any, tokenizer: Any,
-                   staging: Path, result: TrainResult, started: float, eval_before: float | None,
-                   eval_after: float | None) -> None:
+def _write_outputs(
+    spec: DomainSpec,
+    data: TrainData,
+    cfg: RunConfig,
+    kind: str,
+    trainer: Any,
+    tokenizer: Any,
+    staging: Path,
+    result: TrainResult,
+    started: float,
+    eval_before: float | None,
+    eval_after: float | None,
+) -> None:
     """Adapter folder with its training record, then loss.png and log.json under the run folder."""
     out_dir, metrics = result.adapter_dir, result.metrics
     record = {
@@ -124,8 +148,16 @@ def _write_outputs(spec: DomainSpec, data: TrainData, cfg: RunConfig, kind: str,
     if eval_after is not None:
         series["eval"].append((trainer.state.global_step, eval_after))
     plot_loss(series, result.plot_path, f"{spec.name} {kind} ({cfg.training.method})")
-    write_run_log(result.run_dir, {**record, "adapter_dir": str(out_dir), "started_at": started,
-                                   "loss_curve": series, "log_history": trainer.state.log_history})
+    write_run_log(
+        result.run_dir,
+        {
+            **record,
+            "adapter_dir": str(out_dir),
+            "started_at": started,
+            "loss_curve": series,
+            "log_history": trainer.state.log_history,
+        },
+    )
 
 
 def run_training(
@@ -137,10 +169,10 @@ def run_training(
     resume: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> TrainResult:
-    from finetune.train.modeling import load_training_model, use_cuda
-    from finetune.train.monitor import MeasuredTrainer, ProgressReporter, ResourceMonitor, TokenStats
     from transformers.trainer_callback import PrinterCallback
 
+    from finetune.train.modeling import load_training_model, use_cuda
+    from finetune.train.monitor import MeasuredTrainer, ProgressReporter, ResourceMonitor, TokenStats
     from vertical.core.loaders import load_tokenizer
 
     out_dir = Path(out_dir)
@@ -206,8 +238,9 @@ def run_training(
         "processes": trainer.args.world_size,
         **monitor.summary(),
     }
-    result = TrainResult(adapter_dir=out_dir, run_dir=run_dir, metrics=metrics,
-                         resumed_from=str(resume_from) if resume_from else None)
+    result = TrainResult(
+        adapter_dir=out_dir, run_dir=run_dir, metrics=metrics, resumed_from=str(resume_from) if resume_from else None
+    )
     staging = staging_dir(out_dir)
     if trainer.is_world_process_zero() and staging.exists():
         shutil.rmtree(staging)
