@@ -15,8 +15,13 @@ pytestmark = pytest.mark.slow
 
 
 def vertical(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vertical.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "160"})
+    return subprocess.run(
+        [sys.executable, "-m", "vertical.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "160"},
+    )
 
 
 def test_build_sft_rag_then_eval_beats_prompt_only(counseling_dir, generator_name, embedder_name):
@@ -41,15 +46,19 @@ def test_build_sft_rag_then_eval_beats_prompt_only(counseling_dir, generator_nam
     by_strategy = {r["strategy"]: r for r in report["results"]}
     assert set(by_strategy) == {"sft+rag", "prompt"}
     built, prompt = by_strategy["sft+rag"]["scores"], by_strategy["prompt"]["scores"]
-    # retrieval-grounded questions: the built assistant finds and cites the right documents, prompt-only cannot
-    assert built["hit_at_k"] >= 0.5 > prompt["hit_at_k"]
-    assert built["mrr"] > prompt["mrr"]
-    assert built["keyword_recall"] >= prompt["keyword_recall"]
+    # retrieval-grounded questions: the built assistant finds the right documents; retrieval metrics are
+    # diagnostics of the retriever, absent (None) for prompt-only instead of a 0 that the composite would count
+    assert built["hit_at_k"] >= 0.5 and prompt["hit_at_k"] is None
+    assert built["mrr"] > 0 and prompt["mrr"] is None
+    assert built["faithfulness"] is not None and prompt["faithfulness"] is not None  # like for like: both checked
     # the crisis gate (domain.yaml regexes, no model call) is shared by every strategy and catches
     # every crisis message in the eval set
     assert built["safety"] == prompt["safety"] == 1.0
     assert 0 < built["general_mc_accuracy"] <= 1 and built["general_perplexity"] > 1
-    assert built["composite"] > prompt["composite"]
+    for name in ("sft+rag", "prompt"):  # every composite comes with its 95% bootstrap interval
+        low, high = by_strategy[name]["intervals"]["composite"]
+        assert low <= by_strategy[name]["scores"]["composite"] <= high
+    assert report["verdict"]["pairs"][0]["other"] == "prompt"  # paired sft+rag − prompt interval
     assert "composite = " in (eval_dir / "report.md").read_text()
     assert load_manifest("counseling").eval["scores"]["composite"] == built["composite"]
 
@@ -61,12 +70,16 @@ def test_build_sft_rag_then_eval_beats_prompt_only(counseling_dir, generator_nam
     assert manifest_path("counseling").is_file()
 
     # auto: builds every candidate the planner allows (reusing the unchanged steps above), evaluates
-    # each on the same questions, keeps the best composite and records the whole table
+    # each on the same questions, keeps the cheapest not significantly below the best, records the table
     out = vertical("build", str(counseling_dir), "--strategy", "auto", "--tiny")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     chosen = load_manifest("counseling")
     table = {row["strategy"]: row["composite"] for row in chosen.candidates}
     assert {"prompt", "rag", "sft+rag"} <= set(table), table
-    assert chosen.strategy == max(table, key=table.get)
-    assert table["sft+rag"] > table["prompt"] and table["rag"] > table["prompt"]
-    assert any("rag" in reason for reason in chosen.reasons)
+    assert chosen.strategy == chosen.verdict["chosen"] and chosen.verdict["verdict"] in (
+        "significant",
+        "inconclusive",
+        "best is cheapest",
+    )
+    assert all(row["interval"][0] <= row["composite"] <= row["interval"][1] for row in chosen.candidates)
+    assert any(chosen.verdict["reason"] in reason for reason in chosen.reasons)

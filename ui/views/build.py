@@ -9,8 +9,16 @@ from ui.charts import eval_rows, loss_points, metric_names
 from ui.common import JOB_ACTIVE, client, follow_job, not_available, pick_domain, show_error
 from vertical.core.errors import ApiError, VerticalError
 
-HEADLINE = ["composite", "hit_at_k", "keyword_recall", "citation", "safety", "answer_similarity", "rouge_l",
-            "general_mc_accuracy"]
+HEADLINE = [
+    "composite",
+    "hit_at_k",
+    "keyword_recall",
+    "citation",
+    "safety",
+    "answer_similarity",
+    "rouge_l",
+    "general_mc_accuracy",
+]
 STRATEGIES = ["auto", "prompt", "rag", "sft", "sft+rag", "cpt+sft+rag"]
 
 st.title("Build & evaluate")
@@ -37,8 +45,9 @@ def plan_section() -> str | None:
 def build_section(recommended: str | None) -> None:
     st.header("Build")
     options = STRATEGIES if recommended in STRATEGIES or not recommended else [recommended, *STRATEGIES]
-    strategy = st.selectbox("Strategy", options, index=options.index(recommended) if recommended in options else 0,
-                            key="build-strategy")
+    strategy = st.selectbox(
+        "Strategy", options, index=options.index(recommended) if recommended in options else 0, key="build-strategy"
+    )
     tiny = st.checkbox("Tiny CPU settings (few training steps, eval on a subset)", value=True, key="build-tiny")
     if st.button("Start build", key="start-build"):
         try:
@@ -56,9 +65,17 @@ def build_section(recommended: str | None) -> None:
         try:
             job = client().job(job_id)
             if job.get("status") in JOB_ACTIVE:
-                job = follow_job(job_id, poll_s=1.0, timeout_s=3600)
+                detail = st.empty()  # the current step's own count and time left, e.g. "eval rag: answered 5/16, …"
+                job = follow_job(
+                    job_id,
+                    poll_s=1.0,
+                    timeout_s=3600,
+                    on_update=lambda j: detail.caption((j.get("progress") or {}).get("detail") or ""),
+                )
             status = job.get("status")
-            (st.success if status == "done" else st.error)(f"build {status}" + (f": {job['error']}" if job.get("error") else ""))
+            (st.success if status == "done" else st.error)(
+                f"build {status}" + (f": {job['error']}" if job.get("error") else "")
+            )
         except VerticalError as exc:
             show_error(exc)
 
@@ -71,8 +88,12 @@ def load_eval_report() -> dict:
         if exc.status not in (404, 405, 501):
             raise
     manifest = client().manifest(domain)
-    return {**(manifest.get("eval") or {}), "strategy": manifest.get("strategy"),
-            "candidates": manifest.get("candidates") or [], "reasons": manifest.get("reasons") or []}
+    return {
+        **(manifest.get("eval") or {}),
+        "strategy": manifest.get("strategy"),
+        "candidates": manifest.get("candidates") or [],
+        "reasons": manifest.get("reasons") or [],
+    }
 
 
 def eval_section() -> None:
@@ -93,6 +114,8 @@ def eval_section() -> None:
         return
     if report.get("strategy"):
         st.markdown(f"**built strategy:** {report['strategy']}")
+    if (report.get("verdict") or {}).get("reason"):
+        st.info(f"auto verdict: {report['verdict']['reason']}")
     for reason in report.get("reasons") or []:
         st.markdown(f"- {reason}")
     frame = pd.DataFrame(rows).set_index("strategy")

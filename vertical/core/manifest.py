@@ -45,7 +45,13 @@ class Manifest(BaseModel):
     system_prompt: str = ""
     few_shot: list[dict[str, str]] = Field(default_factory=list)
     eval: dict[str, Any] = Field(default_factory=dict)
-    candidates: list[dict[str, Any]] = Field(default_factory=list, description="auto: score table of every candidate")
+    candidates: list[dict[str, Any]] = Field(
+        default_factory=list, description="auto: every candidate with its composite and 95% interval"
+    )
+    verdict: dict[str, Any] = Field(
+        default_factory=dict, description="auto: chosen, best, verdict, reason and the paired differences"
+    )
+    safety_report: dict[str, Any] | None = Field(None, description="the crisis detector on the shipped safety set")
     reasons: list[str] = Field(default_factory=list)
     steps: list[StepRecord] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)

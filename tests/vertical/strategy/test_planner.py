@@ -13,24 +13,44 @@ def fired(profile: Profile) -> set[str]:
 BASE = dict(documents=30, doc_tokens=20_000, raw_corpus_tokens=20_000, conversations=0, eval_questions=50, cpu_cores=2)
 
 
-@pytest.mark.parametrize("rule, fires, does_not", [
-    ("docs-present", dict(), dict(documents=0)),
-    ("no-docs", dict(documents=0), dict()),
-    ("docs-change-often", dict(doc_change_days_30=4), dict(doc_change_days_30=1)),
-    ("enough-conversations", dict(conversations=SFT_MIN_EXAMPLES), dict(conversations=SFT_MIN_EXAMPLES - 1)),
-    ("few-conversations", dict(conversations=20), dict(conversations=0)),
-    ("no-conversations", dict(), dict(conversations=5)),
-    ("sft-over-budget", dict(conversations=2000, time_budget_min=5), dict(conversations=2000, time_budget_min=10_000)),
-    ("large-corpus-gpu", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80),
-     dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS)),
-    ("large-corpus-no-gpu", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS), dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80)),
-    ("small-gpu", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=8),
-     dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=40)),
-    ("small-corpus", dict(), dict(raw_corpus_tokens=CPT_MIN_TOKENS)),
-    ("cpt-over-budget", dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80, time_budget_min=1),
-     dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80, time_budget_min=10_000)),
-    ("no-eval-set", dict(eval_questions=0), dict()),
-])
+@pytest.mark.parametrize(
+    "rule, fires, does_not",
+    [
+        ("docs-present", dict(), dict(documents=0)),
+        ("no-docs", dict(documents=0), dict()),
+        ("docs-change-often", dict(doc_change_days_30=4), dict(doc_change_days_30=1)),
+        ("enough-conversations", dict(conversations=SFT_MIN_EXAMPLES), dict(conversations=SFT_MIN_EXAMPLES - 1)),
+        ("few-conversations", dict(conversations=20), dict(conversations=0)),
+        ("no-conversations", dict(), dict(conversations=5)),
+        (
+            "sft-over-budget",
+            dict(conversations=2000, time_budget_min=5),
+            dict(conversations=2000, time_budget_min=10_000),
+        ),
+        (
+            "large-corpus-gpu",
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80),
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS),
+        ),
+        (
+            "large-corpus-no-gpu",
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS),
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80),
+        ),
+        (
+            "small-gpu",
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=8),
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=40),
+        ),
+        ("small-corpus", dict(), dict(raw_corpus_tokens=CPT_MIN_TOKENS)),
+        (
+            "cpt-over-budget",
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80, time_budget_min=1),
+            dict(raw_corpus_tokens=3 * CPT_MIN_TOKENS, gpu=True, gpu_mem_gb=80, time_budget_min=10_000),
+        ),
+        ("no-eval-set", dict(eval_questions=0), dict()),
+    ],
+)
 def test_each_rule_fires_only_when_its_condition_holds(rule, fires, does_not):
     assert rule in fired(Profile(**{**BASE, **fires}))
     assert rule not in fired(Profile(**{**BASE, **does_not}))
@@ -93,7 +113,39 @@ def test_plan_cli_prints_the_rules(counseling_dir):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "vertical.cli", "plan", str(counseling_dir)], capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "vertical.cli", "plan", str(counseling_dir)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert "recommended strategy" in out.stdout and "docs-present" in out.stdout
+
+
+ZH_DOC = (
+    "焦虑是人们在面对压力、不确定性或潜在威胁时产生的一种正常情绪反应。适度的焦虑可以帮助我们保持警觉，"
+    "更好地应对挑战；但当焦虑持续时间过长、强度过大，并且开始影响睡眠、工作和人际关系时，就需要引起重视了。"
+    "如果你出现了伤害自己的念头，请立即联系身边信任的人，并拨打心理援助热线。"
+)
+
+
+def test_chinese_doc_tokens_are_counted_with_the_domain_tokenizer(tmp_path, counseling_dir, generator_name):
+    from vertical.core.loaders import load_tokenizer
+    from vertical.core.spec import load_domain
+    from vertical.strategy.planner import TokenCounter, _domain_tokenizer, count_file_tokens
+
+    tokenizer = _domain_tokenizer(load_domain(counseling_dir))  # smollm2's tokenizer.json
+    assert tokenizer is not None
+    files = []
+    for i in range(8):
+        path = tmp_path / f"doc{i}.md"
+        path.write_text(f"# 第{i}篇\n\n" + ZH_DOC * (i + 1), encoding="utf-8")
+        files.append(path)
+    hf = load_tokenizer(generator_name)
+    exact = sum(len(hf.encode(p.read_text(encoding="utf-8"), add_special_tokens=False)) for p in files)
+    words = sum(len(p.read_text(encoding="utf-8").split()) for p in files)
+    assert exact > 20 * words  # what a space split misses
+    assert count_file_tokens(files, tokenizer) == exact  # small corpus: every file counted exactly
+    assert abs(count_file_tokens(files, None) - exact) / exact < 0.15  # no tokenizer: calibrated estimate
+    sampled = TokenCounter(tokenizer, len(files), sample_chars=800)  # large corpus: sampled heads scale the estimate
+    for p in files:
+        sampled.add(p.read_text(encoding="utf-8"))
+    assert abs(sampled.total() - exact) / exact < 0.05

@@ -1,8 +1,8 @@
 import pytest
 
 from vertical.core.errors import SpecError
-from vertical.strategy.scaffold import scaffold_domain
 from vertical.core.spec import load_domain
+from vertical.strategy.scaffold import scaffold_domain
 
 
 def test_init_creates_a_valid_domain(tmp_path):

@@ -1,7 +1,9 @@
 """Evaluation on the domain's held-out set, one metric per module (ragas style).
 
-Contract: ``vertical.strategy.evaluation.evaluate(spec, manifest) -> dict``. See composite.py for the score
-``auto`` ranks candidates by, and report.py for the JSON/Markdown/HTML outputs.
+Contract: ``vertical.strategy.evaluation.evaluate(spec, manifest) -> dict`` (scores, 95% intervals, per-item
+rows). composite.py: the score every candidate gets the same way; stats.py: bootstrap intervals;
+decision.py: which candidate ``auto`` keeps; report.py/render.py: the JSON/Markdown/HTML report;
+compare.py: ``vertical eval --compare A B``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""Citation correctness: the [n] markers in an answer point at a retrieved chunk of the right document.
+"""Citation correctness: the [n] markers point at a retrieved chunk of the right (gold) document.
 
-Score = correct markers / markers cited; an answer that cites nothing scores 0 on a grounded
-question (it gives the reader no way to check it). A marker beyond the retrieved list is wrong.
+Only the citations the model wrote count (``citation``). The answer policy attributes citations by word
+overlap when the model wrote none; those say how well the *policy* attributes, not whether the model
+cites, so they are scored apart (``citation_attributed``). Score = correct markers / markers; None when
+there are no markers of that kind (``cited_share`` says how often the model cited at all). A marker
+beyond the retrieved list is wrong. A diagnostic, outside the composite: prompt-only cannot cite.
 """
 
 from __future__ import annotations
@@ -18,9 +21,14 @@ def cited_numbers(answer: str) -> list[int]:
     return [int(m) for m in _MARKER.findall(answer)]
 
 
-def citation_correctness(answer: str, sources: Sequence[str], gold: str) -> float:
-    cited = cited_numbers(answer)
+def citation_precision(cited: Sequence[int], sources: Sequence[str], gold: str | None) -> float | None:
+    """Share of ``cited`` numbers whose chunk comes from ``gold``; None when nothing was cited."""
     if not cited:
-        return 0.0
+        return None
     correct = sum(1 for n in cited if 1 <= n <= len(sources) and same_source(sources[n - 1], gold))
-    return correct / len(cited)
+    return round(correct / len(cited), 4)
+
+
+def citation_correctness(answer: str, sources: Sequence[str], gold: str) -> float:
+    """Every marker in ``answer`` (whoever wrote it); an answer that cites nothing scores 0."""
+    return citation_precision(cited_numbers(answer), sources, gold) or 0.0

@@ -29,22 +29,35 @@ class EvalItem:
 def load_eval_set(spec: DomainSpec, limit: int | None = None) -> list[EvalItem]:
     """Read the eval file; with ``limit`` take a type-balanced subset (crisis items always included first)."""
     if spec.eval.file is None:
-        raise SpecError(f"domain {spec.name!r} has no eval.file", hint="add eval: {file: eval/questions.jsonl} to domain.yaml")
+        raise SpecError(
+            f"domain {spec.name!r} has no eval.file", hint="add eval: {file: eval/questions.jsonl} to domain.yaml"
+        )
     path = spec.path(spec.eval.file)
     if not path.is_file():
-        raise SpecError(f"eval set {path} does not exist", hint="write one JSON object per line: id, question, reference, source, keywords, type")
+        raise SpecError(
+            f"eval set {path} does not exist",
+            hint="write one JSON object per line: id, question, reference, source, keywords, type",
+        )
     items: list[EvalItem] = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            items.append(EvalItem(
-                id=str(row.get("id") or f"line{n}"), question=row["question"], reference=row.get("reference"),
-                source=row.get("source"), keywords=list(row.get("keywords") or []), type=row.get("type") or "factual",
-            ))
+            items.append(
+                EvalItem(
+                    id=str(row.get("id") or f"line{n}"),
+                    question=row["question"],
+                    reference=row.get("reference"),
+                    source=row.get("source"),
+                    keywords=list(row.get("keywords") or []),
+                    type=row.get("type") or "factual",
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise SpecError(f"{path}:{n}: bad eval record ({exc})", hint="each line needs at least a 'question' field") from exc
+            raise SpecError(
+                f"{path}:{n}: bad eval record ({exc})", hint="each line needs at least a 'question' field"
+            ) from exc
     if limit is None or limit >= len(items):
         return items
     return _balanced(items, limit)

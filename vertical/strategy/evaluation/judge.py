@@ -24,7 +24,7 @@ class JudgeConfig:
     model: str
 
     @classmethod
-    def from_env(cls, base_url: str | None = None, model: str | None = None) -> "JudgeConfig | None":
+    def from_env(cls, base_url: str | None = None, model: str | None = None) -> JudgeConfig | None:
         url = base_url or os.environ.get("VERTICAL_JUDGE_URL")
         name = model or os.environ.get("VERTICAL_JUDGE_MODEL")
         return cls(url, name) if url and name else None
@@ -35,10 +35,14 @@ def parse_rating(text: str) -> float | None:
     return (int(match.group()) - 1) / 4 if match else None
 
 
-def judge_scores(config: JudgeConfig, questions: list[str], references: list[str], answers: list[str]) -> list[float | None]:
+def judge_scores(
+    config: JudgeConfig, questions: list[str], references: list[str], answers: list[str]
+) -> list[float | None]:
     from vertical.core.generate import OpenAIChat
 
     chat = OpenAIChat(config.base_url, config.model)
-    prompts = [[{"role": "user", "content": PROMPT.format(question=q, reference=r or "(none)", answer=a)}]
-               for q, r, a in zip(questions, references, answers)]
+    prompts = [
+        [{"role": "user", "content": PROMPT.format(question=q, reference=r or "(none)", answer=a)}]
+        for q, r, a in zip(questions, references, answers)
+    ]
     return [parse_rating(t) for t in chat.generate(prompts, max_new_tokens=4)]

@@ -23,7 +23,11 @@ def general_paragraphs(limit: int | None = None) -> list[str]:
 
 
 def general_mc(limit: int | None = None) -> list[dict]:
-    rows = [json.loads(line) for line in (RESOURCES / "general_mc.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (RESOURCES / "general_mc.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return rows[:limit] if limit else rows
 
 
@@ -38,7 +42,9 @@ def perplexity(model_name: str, texts: list[str], adapter: str | None = None, ma
     total_nll, total_tokens = 0.0, 0
     with torch.inference_mode():
         for text in texts:
-            ids = tokenizer(text, return_tensors="pt", truncation=True, max_length=max_length)["input_ids"].to(model.device)
+            ids = tokenizer(text, return_tensors="pt", truncation=True, max_length=max_length)["input_ids"].to(
+                model.device
+            )
             if ids.shape[1] < 2:
                 continue
             loss = model(input_ids=ids, labels=ids).loss  # mean NLL over ids.shape[1]-1 predicted tokens

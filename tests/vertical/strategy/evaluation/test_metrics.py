@@ -4,17 +4,19 @@ import json
 
 import pytest
 
+from vertical.core.spec import load_domain
 from vertical.strategy.evaluation.citation import citation_correctness
-from vertical.strategy.evaluation.composite import composite_score, rank_key
+from vertical.strategy.evaluation.composite import composite_score
 from vertical.strategy.evaluation.dataset import load_eval_set
 from vertical.strategy.evaluation.judge import parse_rating
 from vertical.strategy.evaluation.keyword_recall import keyword_recall
 from vertical.strategy.evaluation.retrieval import hit_at_k, reciprocal_rank
 from vertical.strategy.evaluation.rouge_l import rouge_l
 from vertical.strategy.evaluation.safety import gave_safety_response, safety_score
-from vertical.core.spec import load_domain
 
-RESPONSE = "I'm really sorry you're feeling this way. Please contact your local crisis line at {{CRISIS_LINE_NUMBER}} now."
+RESPONSE = (
+    "I'm really sorry you're feeling this way. Please contact your local crisis line at {{CRISIS_LINE_NUMBER}} now."
+)
 
 
 def test_rouge_l_orders_answers_by_overlap():
@@ -27,7 +29,9 @@ def test_rouge_l_orders_answers_by_overlap():
 
 
 def test_keyword_recall_counts_whole_phrases_case_insensitively():
-    assert keyword_recall("Try a WIND-DOWN routine and cut caffeine.", ["wind-down", "caffeine", "screens"]) == pytest.approx(2 / 3)
+    assert keyword_recall(
+        "Try a WIND-DOWN routine and cut caffeine.", ["wind-down", "caffeine", "screens"]
+    ) == pytest.approx(2 / 3)
     assert keyword_recall("anything", []) is None
     assert keyword_recall("no match", ["clock"]) == 0.0
 
@@ -60,14 +64,12 @@ def test_safety_response_detected_with_placeholders_filled_in():
 
 
 def test_composite_weights_and_renormalises_missing_parts():
-    perfect = {"answer_similarity": 1, "rouge_l": 1, "keyword_recall": 1, "hit_at_k": 1, "mrr": 1, "citation": 1,
-               "safety": 1, "general_mc_accuracy": 0.5}
-    assert composite_score(perfect, base_mc_accuracy=0.5) == pytest.approx(1.0)
-    forgot = {**perfect, "general_mc_accuracy": 0.25}
-    assert composite_score(forgot, base_mc_accuracy=0.5) == pytest.approx(1 - 0.15 * 0.5)
-    no_grounding = {k: v for k, v in perfect.items() if k not in ("hit_at_k", "mrr", "citation")}
-    assert composite_score(no_grounding, 0.5) == pytest.approx(1.0)
-    assert sorted([("sft+rag", 0.5), ("rag", 0.5)], key=lambda s: rank_key(*s))[0][0] == "rag"
+    """Component means → composite (per-item matrix, intervals and the auto rule: test_decision.py)."""
+    perfect = {"correctness": 1.0, "faithfulness": 1.0, "safety": 1.0, "retention": 1.0}
+    assert composite_score(perfect) == pytest.approx(1.0)
+    assert composite_score({**perfect, "retention": 0.5}) == pytest.approx(1 - 0.15 * 0.5)
+    assert composite_score({**perfect, "faithfulness": None}) == pytest.approx(1.0)  # no documents: drops out
+    assert composite_score({"hit_at_k": 1.0, "citation": 1.0}) == 0.0  # retrieval diagnostics never count
 
 
 def test_judge_rating_parsing():
@@ -100,7 +102,9 @@ def test_answer_similarity_uses_the_embedder(embedder_name):
     ref = "Get out of bed after about 20 minutes awake and do something boring in dim light."
     same, related, unrelated = answer_similarity(
         [ref, "If you can't sleep for 20 minutes, get up and do something dull elsewhere.", "Volcanoes erupt lava."],
-        [ref, ref, ref], embedder_name)
+        [ref, ref, ref],
+        embedder_name,
+    )
     assert same == pytest.approx(1.0, abs=1e-4)
     assert related > 0.5 > unrelated
 
@@ -116,3 +120,24 @@ def test_retention_measures_the_base_model(generator_name):
     assert perplexity(generator_name, [scrambled], max_length=128) > ppl * 3
     scores = choice_loglik(generator_name, "Question: What is the capital of France?\nAnswer:", ["Berlin", "Paris"])
     assert scores[1] > scores[0]
+
+
+ZH_REF = "每天尽量在同一时间起床和入睡，睡前一小时减少使用手机，有助于改善失眠。"
+
+
+def test_rouge_l_on_chinese_answers():
+    assert rouge_l(ZH_REF, ZH_REF) == pytest.approx(1.0)  # rouge-score's own tokenizer gives 0.0 here
+    close = rouge_l("睡前一小时不要用手机，每天同一时间起床。", ZH_REF)
+    far = rouge_l("今天天气很好，我们去公园散步。", ZH_REF)
+    assert close > 0.25 > far
+    trad = "每天盡量在同一時間起床和入睡，睡前一小時減少使用手機，有助於改善失眠。"
+    assert rouge_l(trad, trad) == pytest.approx(1.0)
+    assert rouge_l(trad, ZH_REF) == pytest.approx(1.0)  # the same answer in traditional characters
+
+
+def test_keyword_recall_on_chinese_and_mixed_answers():
+    assert keyword_recall(ZH_REF, ["失眠", "手机", "起床"]) == 1.0
+    assert keyword_recall("睡前少用手機", ["手机"]) == 1.0  # script-insensitive
+    assert keyword_recall("我最近很焦虑，医生建议使用CBT治疗。", ["焦虑", "cbt", "药物"]) == pytest.approx(2 / 3)
+    assert keyword_recall("电话：１２０", ["120"]) == 1.0  # full-width digits count
+    assert keyword_recall("unscreened", ["screen"]) == 0.0
