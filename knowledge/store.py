@@ -228,7 +228,11 @@ class KnowledgeBase:
         qvec = embed_query(self.embedder, query) if use_dense or params.mmr else None
         empty: dict[str, list] = {"ids": [], "distances": [], "documents": [], "metadatas": []}
         try:
-            dense = self.vectors.query(qvec, n, where=where, embeddings=params.mmr) if qvec is not None and use_dense else empty
+            dense = (
+                self.vectors.query(qvec, n, where=where, embeddings=params.mmr)
+                if qvec is not None and use_dense
+                else empty
+            )
             allowed = set(self.vectors.ids(where=where)) if where else None
         except KnowledgeError:
             raise

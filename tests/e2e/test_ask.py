@@ -18,9 +18,19 @@ def test_ask_answers_with_the_sleep_hygiene_source(counseling_dir, generator_nam
     assert report.to_dict()["added"] >= 30
 
     out = subprocess.run(
-        [sys.executable, "-m", "vertical.cli", "ask", str(counseling_dir), "How can I sleep better when I'm anxious?",
-         "--base"],  # ingested, never built: answered from the base model over the knowledge base
-        capture_output=True, text=True, timeout=600, env=dict(os.environ),
+        [
+            sys.executable,
+            "-m",
+            "vertical.cli",
+            "ask",
+            str(counseling_dir),
+            "How can I sleep better when I'm anxious?",
+            "--base",
+        ],  # ingested, never built: answered from the base model over the knowledge base
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
     )
     assert out.returncode == 0, out.stderr
     answer, _, rest = out.stdout.partition("Sources")
@@ -31,7 +41,10 @@ def test_ask_answers_with_the_sleep_hygiene_source(counseling_dir, generator_nam
 def test_ask_on_a_crisis_message_gives_the_safety_response_without_the_model(counseling_dir):
     out = subprocess.run(
         [sys.executable, "-m", "vertical.cli", "ask", str(counseling_dir), "I want to end my life."],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
     )
     assert out.returncode == 0, out.stderr
     assert "Your safety" in out.stdout and "{{" not in out.stdout  # unfilled placeholders get a shipped phrase
@@ -41,7 +54,10 @@ def test_ask_on_a_crisis_message_gives_the_safety_response_without_the_model(cou
 def test_ask_on_a_domain_never_built_says_how_to_build_it(counseling_dir):
     out = subprocess.run(
         [sys.executable, "-m", "vertical.cli", "ask", str(counseling_dir), "How can I sleep better?"],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
     )
     assert out.returncode == 2, out.stdout + out.stderr
     assert "not built: run `vertical build" in " ".join(out.stderr.split()) and "--base" in out.stderr

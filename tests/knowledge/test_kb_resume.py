@@ -39,6 +39,7 @@ def _expected_ids(spec) -> set[str]:
 # "inside" kills file 12 after its chunks reached Chroma but before its record was committed, with 11
 # files fully committed: the harder case (the helper also supports "after", a kill between files).
 @pytest.mark.parametrize("mode", ["inside"])
+@pytest.mark.slow  # a subprocess ingest killed and rerun: the full suite runs it, test-fast does not
 def test_sigkill_mid_job_then_rerun_gives_exact_chunk_set(make_domain, mode: str) -> None:
     spec = make_domain(f"resume-{mode}", _files())
     env = {**os.environ, "VERTICAL_WORKSPACE": str(get_settings().workspace)}

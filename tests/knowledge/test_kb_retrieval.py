@@ -17,6 +17,7 @@ ZH_DOCS = {
 }
 
 
+@pytest.mark.slow  # ingests all 34 counseling docs: the full suite runs it, test-fast does not
 def test_counseling_sleep_question_finds_sleep_hygiene(counseling_dir, embedder_name) -> None:
     spec = load_domain(counseling_dir)
     report = IngestJob(spec).run()

@@ -14,6 +14,7 @@ from vertical.core.errors import ApiError
 from vertical.core.net import free_port
 
 
+@pytest.mark.slow  # needs the live API fixture (a model and an ingest): the full suite runs it
 def test_vertical_ui_starts_streamlit_against_the_running_api(ui_api: dict, tmp_path: Path):
     port = free_port()
     log = open(tmp_path / "ui.log", "wb")  # noqa: SIM115 - closed below

@@ -70,6 +70,7 @@ def test_chat_page_says_how_to_start_a_missing_server(monkeypatch: pytest.Monkey
     assert not at.chat_input  # nothing to chat with
 
 
+@pytest.mark.slow  # needs the live API fixture (a model and an ingest): the full suite runs it
 def test_knowledge_page_follows_an_upload_job_to_its_report_then_searches_and_deletes(ui_api: dict):
     client = ApiClient(ui_api["url"])
     job_id = client.upload_documents(
@@ -108,6 +109,7 @@ def test_knowledge_page_follows_an_upload_job_to_its_report_then_searches_and_de
     assert any("Deleted panic-attacks.md" in s.value for s in at.success)
 
 
+@pytest.mark.slow  # needs the live API fixture (a model and an ingest): the full suite runs it
 def test_build_page_shows_plan_and_reports_missing_endpoints_clearly(ui_api: dict):
     client = ApiClient(ui_api["url"])
     at = _page("build.py")
@@ -131,6 +133,7 @@ def test_build_page_shows_plan_and_reports_missing_endpoints_clearly(ui_api: dic
         assert "No eval report yet: build the domain first." in _texts(at)
 
 
+@pytest.mark.slow  # needs the live API fixture (a model and an ingest): the full suite runs it
 def test_build_page_charts_the_eval_scores_of_a_built_domain(ui_api: dict, monkeypatch: pytest.MonkeyPatch):
     """A build manifest in the server's workspace (as `vertical build --strategy auto` leaves it) is charted."""
     from vertical.core.manifest import Manifest, save_manifest

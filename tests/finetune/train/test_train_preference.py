@@ -84,8 +84,8 @@ def test_dpo_raises_held_out_reward_accuracy_over_the_reference(tmp_path):
 @pytest.mark.slow
 def test_orpo_trains_without_a_reference_model(tmp_path):
     spec = load_domain(make_domain(tmp_path / "d"))
-    result = run_preference(spec, "orpo", tmp_path / "adapters" / "orpo", overrides={"max_steps": 3})
-    assert result.metrics["steps"] == 3 and "rewards/accuracies" in result.metrics["eval_rewards"]
+    result = run_preference(spec, "orpo", tmp_path / "adapters" / "orpo", overrides={"max_steps": 2})
+    assert result.metrics["steps"] == 2 and "rewards/accuracies" in result.metrics["eval_rewards"]
 
 
 @pytest.mark.slow
@@ -100,8 +100,8 @@ def test_kto_on_thumbs_only_feedback(tmp_path):
     spec = load_domain(root)
     data = preference_data(spec, "kto")
     assert {r["label"] for r in data.train} == {True, False}
-    result = run_preference(spec, "kto", tmp_path / "adapters" / "kto", data=data, overrides={"max_steps": 3})
-    assert result.metrics["steps"] == 3 and (result.adapter_dir / "adapter_config.json").is_file()
+    result = run_preference(spec, "kto", tmp_path / "adapters" / "kto", data=data, overrides={"max_steps": 2})
+    assert result.metrics["steps"] == 2 and (result.adapter_dir / "adapter_config.json").is_file()
     assert "rewards/chosen" in result.metrics["eval_rewards"]
 
 
@@ -116,7 +116,7 @@ run_preference(load_domain(sys.argv[1]), "dpo", Path(sys.argv[2]), resume=sys.ar
 
 @pytest.mark.slow
 def test_dpo_killed_after_a_checkpoint_resumes_to_the_end(tmp_path):
-    root = make_domain(tmp_path / "d")
+    root = make_domain(tmp_path / "d", {**TRAINING, "preference": {**TRAINING["preference"], "max_steps": 4}})
     out = tmp_path / "adapters" / "dpo"
     env = {**os.environ, "VERTICAL_WORKSPACE": str(tmp_path / "workspace")}
     proc = subprocess.Popen([sys.executable, "-c", RESUME_SCRIPT, str(root), str(out), "0"], env=env)
@@ -131,5 +131,5 @@ def test_dpo_killed_after_a_checkpoint_resumes_to_the_end(tmp_path):
     resumed = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, str(root), str(out), "1"], env=env, timeout=900)
     assert resumed.returncode == 0
     record = json.loads((out / "vertical_train.json").read_text())
-    assert record["resumed_from"].endswith("checkpoint-2") or record["resumed_from"].endswith("checkpoint-4")
-    assert record["metrics"]["steps"] == 6
+    assert record["resumed_from"].endswith("checkpoint-2")  # the kill came before checkpoint-4 was written
+    assert record["metrics"]["steps"] == 4
