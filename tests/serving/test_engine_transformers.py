@@ -92,7 +92,7 @@ def test_seed_makes_sampling_reproducible_and_top_p_is_used(engine):
 
 
 def test_stop_helpers():
-    from serving.engines.transformers_engine import first_stop, held_back
+    from serving.engines.base import first_stop, held_back
 
     assert first_stop("a b STOP c END", ("END", "STOP")) == 4 and first_stop("abc", ("x",)) is None
     assert held_back("hello ST", ("STOP",)) == 2 and held_back("hello", ("STOP",)) == 0
