@@ -232,12 +232,20 @@ def _build_auto(
     by_strategy = {m.strategy: m for m, _ in built}
     kept = by_strategy[verdict.chosen]
     kept.candidates = [candidate_row(m) for m, _ in sorted(built, key=lambda mr: cost_rank(mr[0].strategy))]
-    kept.verdict = verdict.to_dict()
+    from vertical.strategy.evaluation.win_rate import preference_win_rates
+
+    kept.verdict = {**verdict.to_dict(), "preference_win_rates": preference_win_rates(results)}
     kept.reasons = reasons + [
         f"auto: kept {kept.strategy} out of {', '.join(decision.candidates)}: {verdict.reason}",
         f"auto: {FORMULA}; the cheapest candidate not significantly below the best is kept",
     ]
-    return _finish(spec, kept, results, kept.strategy, verdict.to_dict())
+    for rate in kept.verdict["preference_win_rates"]:
+        ci = rate["interval"]
+        kept.reasons.append(
+            f"auto: {rate['strategy']} answered better than {rate['versus']} on {rate['win_rate']:.0%} of "
+            f"{rate['n']} questions (95% CI {ci['low']:.0%}-{ci['high']:.0%}; ties count half)"
+        )
+    return _finish(spec, kept, results, kept.strategy, kept.verdict)
 
 
 def candidate_row(manifest: Manifest) -> dict[str, Any]:

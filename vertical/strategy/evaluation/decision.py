@@ -18,11 +18,11 @@ from typing import Any
 from vertical.strategy.evaluation.composite import paired_composite_difference
 from vertical.strategy.evaluation.stats import Interval
 
-_COST_PARTS = ("cpt", "sft", "rag")
+_COST_PARTS = ("cpt", "sft", "dpo", "rag")  # dearest first: a dpo run costs a training step
 
 
 def cost_rank(strategy: str) -> tuple[int, ...]:
-    """Sort key, cheapest first: prompt < rag < sft < sft+rag < cpt < cpt+rag < cpt+sft < cpt+sft+rag."""
+    """Sort key, cheapest first: prompt < rag < sft < sft+rag < sft+dpo+rag < cpt < … < cpt+sft+rag."""
     parts = set(strategy.split("+"))
     return tuple(int(p in parts) for p in _COST_PARTS) + (len(parts),)
 
