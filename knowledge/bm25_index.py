@@ -17,6 +17,7 @@ import shutil
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,17 @@ def tokenize(text: str) -> list[str]:
     return [t for t in tokens if t not in stop and not (len(t) == 1 and t.isascii())]
 
 
+def _bm25s() -> Any:
+    """bm25s, with its logger back under the application's logging config (it forces DEBUG at import,
+    which printed 'Building index from tokens' in every build; `vertical -v` still shows it)."""
+    import logging
+
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 class BM25Index:
     """One folder: bm25s arrays + ``meta.json`` (chunk ids in index order, content hash)."""
 
@@ -62,7 +74,7 @@ class BM25Index:
 
     def build(self, ids: list[str], texts: list[str], content_hash: str) -> None:
         """Index the texts and persist: write a new folder, then swap it in."""
-        import bm25s
+        bm25s = _bm25s()
 
         retriever = None
         if ids:
@@ -85,7 +97,7 @@ class BM25Index:
 
     def load(self) -> bool:
         """Load from disk; False when there is no index yet."""
-        import bm25s
+        bm25s = _bm25s()
 
         meta_path = self.folder / _META
         if not meta_path.exists():
