@@ -18,7 +18,7 @@ import httpx
 
 from vertical.core.errors import ApiError
 
-META_KEYS = ("sources", "trace", "path")
+META_KEYS = ("sources", "trace", "path", "grounding", "citations")
 
 
 def _error_from(response: httpx.Response) -> ApiError:
@@ -43,12 +43,10 @@ def _error_from(response: httpx.Response) -> ApiError:
 
 
 def meta_of(chunk: dict) -> dict:
-    """The sources/trace/path a streamed chunk carries, at top level or under a ``vertical`` key."""
-    found: dict[str, Any] = {}
-    for holder in (chunk, chunk.get("vertical") or {}, *(c for c in chunk.get("choices") or [] if isinstance(c, dict))):
-        if isinstance(holder, dict):
-            found.update({k: holder[k] for k in META_KEYS if holder.get(k) is not None})
-    return found
+    """What the API's final stream chunk carries under ``vertical`` (the answer policy's sources, trace,
+    path, grounding verdict and citations: the same an unstreamed answer returns)."""
+    extra = chunk.get("vertical")
+    return {k: extra[k] for k in META_KEYS if extra.get(k) is not None} if isinstance(extra, dict) else {}
 
 
 class ApiClient:

@@ -26,8 +26,11 @@ def test_stream_events_yield_tokens_then_sources_and_stop_at_done():
         {"choices": [{"delta": {"content": "regular wake time [1]."}}]},
         {
             "choices": [{"delta": {}, "finish_reason": "stop"}],
-            "sources": [{"source": "sleep-hygiene.md", "text": "Wake at the same time."}],
-            "trace": ["retrieve", "generate"],
+            "vertical": {
+                "sources": [{"source": "sleep-hygiene.md", "text": "Wake at the same time."}],
+                "trace": ["retrieve", "generate"],
+                "grounding": {"score": 0.2, "verdict": "low", "action": "flagged", "min": 0.3},
+            },
         },
     )
     events = list(ApiClient._parse_sse(iter(lines)))
@@ -39,6 +42,7 @@ def test_stream_events_yield_tokens_then_sources_and_stop_at_done():
             {
                 "sources": [{"source": "sleep-hygiene.md", "text": "Wake at the same time."}],
                 "trace": ["retrieve", "generate"],
+                "grounding": {"score": 0.2, "verdict": "low", "action": "flagged", "min": 0.3},
             },
         ),
     ]

@@ -46,6 +46,8 @@ def test_chat_streams_an_answer_with_sources_trace_and_stores_feedback(ui_api: d
     assert any(
         c.value.startswith(("path: base+rag", "path: extractive")) and "retrieval" in c.value for c in at.caption
     )
+    if any(c.value.startswith("path: extractive") for c in at.caption):  # the streamed answer's grounding verdict
+        assert any("not supported by the sources" in i.value for i in at.info), [i.value for i in at.info]
 
     at.button(key="up-counseling-1").click().run()
     at.text_area(key="fix-counseling-1").input("Keep a fixed wake time and wind down without screens [1].").run()

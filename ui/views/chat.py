@@ -49,7 +49,25 @@ def render_sources(sources: list[dict]) -> None:
             st.text(src.get("text", ""))
 
 
+def render_grounding(grounding: dict | None) -> None:
+    """The answer policy's verdict, the same for streamed and unstreamed answers."""
+    if not grounding or grounding.get("verdict") != "low":
+        return
+    score, minimum = grounding.get("score", 0.0), grounding.get("min", 0.0)
+    action = grounding.get("action")
+    if action == "extractive":
+        st.info(
+            f"The model's answer was not supported by the sources (grounding {score:.2f} < {minimum:.2f}); "
+            "these are the sources' own sentences."
+        )
+    elif action == "refused":
+        st.warning(f"No answer: the model's answer was not supported by the sources ({score:.2f} < {minimum:.2f}).")
+    else:
+        st.warning(f"This answer may not be supported by its sources (grounding {score:.2f} < {minimum:.2f}).")
+
+
 def render_answer(index: int, turn: dict) -> None:
+    render_grounding(turn.get("grounding"))
     render_sources(turn.get("sources", []))
     trace = turn.get("trace") or []
     path = turn.get("path")
@@ -88,6 +106,7 @@ def stream_answer(messages: list[dict]) -> dict:
         "sources": meta.get("sources") or [],
         "trace": meta.get("trace") or [],
         "path": meta.get("path"),
+        "grounding": meta.get("grounding"),
     }
 
 
