@@ -17,6 +17,7 @@ from finetune.data.clean import normalize_text
 from finetune.data.formats import read_dataset
 from finetune.data.report import DataReport
 from vertical.core.errors import DataFormatError
+from vertical.core.spec import DomainSpec
 
 PLAIN_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 
@@ -31,7 +32,7 @@ def _iter_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def load_domain_texts(spec: Any, report: DataReport | None = None) -> list[tuple[str, str]]:
+def load_domain_texts(spec: DomainSpec, report: DataReport | None = None) -> list[tuple[str, str]]:
     """``(source, text)`` for every knowledge source file and ``format: text`` dataset record."""
     from knowledge.loaders import SkipFile, is_supported, load_file
 

@@ -28,6 +28,7 @@ from finetune.data.problems import Problem, raise_if_strict
 from finetune.data.types import ROLES, Conversation, Turn
 from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_text
+from vertical.core.spec import DomainSpec
 
 FORMATS = ("alpaca", "sharegpt", "openai", "text")
 
@@ -235,7 +236,7 @@ def read_file(
     return conversations, problems
 
 
-def read_dataset(spec: Any, dataset_spec: Any) -> tuple[list[Conversation], list[Problem]]:
+def read_dataset(spec: DomainSpec, dataset_spec: DomainSpec) -> tuple[list[Conversation], list[Problem]]:
     """Read one ``spec.data.datasets`` entry (path relative to the domain folder).
 
     Raises DataFormatError when the file is missing, or when ``spec.data.strict`` and any record is

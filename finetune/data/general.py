@@ -11,7 +11,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import vertical
 from finetune.data.file_records import sniff_format
@@ -20,6 +19,7 @@ from finetune.data.report import DataReport
 from finetune.data.types import Conversation, Turn
 from vertical.core.errors import DataFormatError
 from vertical.core.settings import get_settings
+from vertical.core.spec import DomainSpec
 
 PROMPTS_FILE = Path(vertical.__file__).parent / "core" / "resources" / "general_prompts.jsonl"
 Progress = Callable[[str, int, int], None]
@@ -94,7 +94,7 @@ def self_replay(
 
 
 def load_general(
-    spec: Any, report: DataReport | None = None, limit: int | None = None, on_progress: Progress | None = None
+    spec: DomainSpec, report: DataReport | None = None, limit: int | None = None, on_progress: Progress | None = None
 ) -> list[Conversation]:
     """General conversations for SFT mixing, per ``spec.data.general``."""
     report = report or DataReport()
@@ -112,7 +112,7 @@ def load_general(
     return convs[:limit]
 
 
-def general_texts(spec: Any, report: DataReport | None = None, on_progress: Progress | None = None) -> list[str]:
+def general_texts(spec: DomainSpec, report: DataReport | None = None, on_progress: Progress | None = None) -> list[str]:
     """General plain text for continued pretraining: the user's file, or prompt+answer of self-replay."""
     convs = load_general(spec, report, on_progress=on_progress)
     return ["\n\n".join(t.content for t in c.turns if t.role != "system") for c in convs]

@@ -39,6 +39,7 @@ from finetune.data.types import Conversation, Turn, Window
 from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_json
 from vertical.core.settings import get_settings
+from vertical.core.spec import DomainSpec
 
 Progress = Callable[[str, int, int], None]
 # `data mix --tiny`: self-replay answers for this many general prompts (one generation batch: 8 × 160
@@ -73,7 +74,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def data_files(spec: Any) -> list[dict[str, Any]]:
+def data_files(spec: DomainSpec) -> list[dict[str, Any]]:
     files = []
     for ds in spec.data.datasets:
         path = spec.path(ds.file)
@@ -105,13 +106,13 @@ def output_hash(*series: list) -> str:
     return h.hexdigest()
 
 
-def clean_options(spec: Any) -> CleanOptions:
+def clean_options(spec: DomainSpec) -> CleanOptions:
     return CleanOptions(
         dedupe_threshold=spec.data.dedupe_threshold, scrub_pii=spec.data.scrub_pii, pii_types=tuple(spec.data.pii_types)
     )
 
 
-def read_domain(spec: Any, report: DataReport) -> list[Conversation]:
+def read_domain(spec: DomainSpec, report: DataReport) -> list[Conversation]:
     """Every non-text dataset of the spec, malformed records counted in ``report``."""
     convs: list[Conversation] = []
     for ds in spec.data.datasets:
@@ -168,7 +169,7 @@ def to_windows(
 
 
 def prepare_sft(
-    spec: Any,
+    spec: DomainSpec,
     tokenizer: Any,
     max_length: int | None = None,
     general: bool = True,
@@ -252,7 +253,7 @@ def prepare_sft(
     return out
 
 
-def write_outputs(spec: Any, kind: str, report: DataReport, manifest: dict) -> dict[str, Path]:
+def write_outputs(spec: DomainSpec, kind: str, report: DataReport, manifest: dict) -> dict[str, Path]:
     folder = get_settings().domain_dir(spec.name) / "data"
     paths = report.write(folder, f"{kind}_report")
     paths["manifest"] = atomic_write_json(folder / f"{kind}_manifest.json", manifest)
@@ -260,7 +261,7 @@ def write_outputs(spec: Any, kind: str, report: DataReport, manifest: dict) -> d
 
 
 def prepare_cpt(
-    spec: Any,
+    spec: DomainSpec,
     tokenizer: Any,
     block_size: int | None = None,
     force: bool = False,

@@ -27,6 +27,7 @@ from finetune.data.types import Conversation, Turn
 from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_text
 from vertical.core.settings import get_settings
+from vertical.core.spec import DomainSpec
 from vertical.core.text import content_words, count_tokens, words
 from vertical.core.text import sentences as split_sentences
 
@@ -241,7 +242,7 @@ def require_pairs(convs: list[Conversation], report: DataReport) -> list[Convers
     )
 
 
-def generator_for(spec: Any) -> tuple[str, Generate]:
+def generator_for(spec: DomainSpec) -> tuple[str, Generate]:
     """The configured model: an OpenAI-compatible endpoint when serving says so, else the local one."""
     from vertical.core.generate import OpenAIChat, chat_generate
 
@@ -254,7 +255,7 @@ def generator_for(spec: Any) -> tuple[str, Generate]:
 
 
 def synthesize_for_spec(
-    spec: Any,
+    spec: DomainSpec,
     n_pairs: int | None = None,
     k_distractors: int = 2,
     seed: int = 42,

@@ -8,10 +8,15 @@ compare.py: ``vertical eval --compare A B``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vertical.core.manifest import Manifest
+    from vertical.core.spec import DomainSpec
 
 
-def evaluate(spec: Any, manifest: Any, **kwargs: Any) -> dict:
+def evaluate(spec: DomainSpec, manifest: Manifest, **kwargs: Any) -> dict:
+    """The contract entry point (imports the runner lazily: metrics load models)."""
     from vertical.strategy.evaluation.runner import evaluate as _evaluate
 
     return _evaluate(spec, manifest, **kwargs)
