@@ -104,5 +104,7 @@ def test_our_api_answers_through_vllm_with_the_adapter(vllm_engine) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["choices"][0]["message"]["content"] and body["usage"]["completion_tokens"] <= 12
-    assert body["vertical"]["path"].startswith("adapter")
+    # the adapter answered through vLLM; counseling's grounding policy may then replace a poorly
+    # grounded answer by the sources' own sentences (path "extractive")
+    assert body["vertical"]["path"].startswith("adapter") or body["vertical"]["grounding"]["action"] == "extractive"
     assert any("vllm engine" in line and "adapter counseling--sft" in line for line in body["vertical"]["trace"])

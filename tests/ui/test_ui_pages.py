@@ -32,6 +32,8 @@ def _texts(at: AppTest) -> str:
 
 @pytest.mark.slow
 def test_chat_streams_an_answer_with_sources_trace_and_stores_feedback(ui_api: dict):
+    api_db = f"sqlite:///{(ui_api['workspace'] / 'vertical.sqlite').resolve()}"  # the API stores feedback
+    before = len(FeedbackStore(api_db).list("counseling"))  # the session's API is shared with other UI tests
     at = _page("chat.py")
     assert at.sidebar.selectbox(key="model").options == ["counseling"]
     at.chat_input[0].set_value("How can I sleep better when I am anxious?").run()
@@ -53,8 +55,7 @@ def test_chat_streams_an_answer_with_sources_trace_and_stores_feedback(ui_api: d
     at.text_area(key="fix-counseling-1").input("Keep a fixed wake time and wind down without screens [1].").run()
     at.button(key="save-fix-counseling-1").click().run()
     assert not at.exception, at.exception
-    api_db = f"sqlite:///{(ui_api['workspace'] / 'vertical.sqlite').resolve()}"  # the API stores feedback
-    rows = FeedbackStore(api_db).list("counseling")
+    rows = FeedbackStore(api_db).list("counseling")[before:]
     assert [r.rating for r in rows] == [1, 0]
     assert rows[0].answer == answer and rows[0].question.startswith("How can I sleep better")
     assert rows[1].correction.startswith("Keep a fixed wake time") and "sleep-hygiene.md" in rows[1].sources
