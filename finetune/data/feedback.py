@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertical.core.errors import DataFormatError, SpecError
+from vertical.core.database import database_engine
+from vertical.core.errors import DataFormatError
 from vertical.core.settings import get_settings
 
-_engines: dict[str, Any] = {}
-_engines_lock = threading.Lock()
+_stores_lock = threading.Lock()
 
 
 @dataclass
@@ -74,38 +74,6 @@ def _table(metadata: Any) -> Any:
         Column("trace", Text, nullable=False, default="[]"),
         Index("feedback_domain", "domain"),
     )
-
-
-def database_engine(url: str) -> Any:
-    """One SQLAlchemy engine per URL per process (SQLite: WAL and a busy timeout for concurrent writers)."""
-    from sqlalchemy import create_engine, event
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    with _engines_lock:
-        if url not in _engines:
-            try:
-                from sqlalchemy.engine import make_url
-
-                make_url(url).get_dialect()
-            except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-                raise SpecError(
-                    f"database URL {url!r} is not one SQLAlchemy can open ({exc})",
-                    hint="set VERTICAL_DATABASE_URL to e.g. sqlite:////path/vertical.sqlite or "
-                    "postgresql+psycopg://user:pass@host/db",
-                ) from exc
-            if url.startswith("sqlite"):
-                from pathlib import Path
-
-                Path(url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(url, connect_args={"timeout": 10.0})
-
-                @event.listens_for(engine, "connect")
-                def _wal(conn: Any, _record: Any) -> None:
-                    conn.execute("PRAGMA journal_mode=WAL")
-            else:
-                engine = create_engine(url, pool_pre_ping=True)
-            _engines[url] = engine
-        return _engines[url]
 
 
 class FeedbackStore:
@@ -182,7 +150,7 @@ _stores: dict[str, FeedbackStore] = {}
 def store_for(url: str | None = None) -> FeedbackStore:
     """The store for ``url`` (default: the settings' database), created once per process."""
     url = url or get_settings().database
-    with _engines_lock:
+    with _stores_lock:
         store = _stores.get(url)
     if store is None:
         store = _stores.setdefault(url, FeedbackStore(url))
