@@ -30,7 +30,7 @@ from finetune.train.artifacts import (
 from finetune.train.checkpoints import last_complete_checkpoint
 from finetune.train.config import RunConfig, check_hardware, resolve_config
 from finetune.train.result import TrainResult
-from finetune.train.trainer import ProgressFn, run_dir_for
+from finetune.train.trainer import ProgressFn, common_arguments, run_dir_for
 from vertical.core.errors import DataFormatError, TrainingError
 from vertical.core.spec import DomainSpec
 
@@ -108,28 +108,12 @@ def _arguments(
     method: str, cfg: RunConfig, spec: DomainSpec, checkpoints: Path, cuda: bool, max_steps: int | None
 ) -> Any:
     config_cls, _ = _trainer_classes(method)
-    t, pref = cfg.training, spec.training.preference
-    kwargs: dict[str, Any] = dict(
-        output_dir=str(checkpoints),
-        per_device_train_batch_size=t.batch_size,
-        per_device_eval_batch_size=t.batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
+    pref = spec.training.preference
+    kwargs = common_arguments(cfg, checkpoints, cuda) | dict(
         learning_rate=pref.learning_rate,
         num_train_epochs=pref.epochs,
         max_steps=pref.max_steps if max_steps is None else max_steps,
-        save_strategy="steps",
-        save_steps=t.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        logging_steps=1,
-        eval_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        seed=t.seed,
-        data_seed=t.seed,
-        bf16=cuda,
-        use_cpu=not cuda,
         max_length=cfg.max_length,
-        dataloader_num_workers=0,
     )
     kwargs["beta"] = pref.beta  # DPO/KTO: pull towards the reference; ORPO: weight of the odds-ratio term
     return config_cls(**kwargs)

@@ -52,20 +52,10 @@ def build_rows(data: TrainData, cfg: RunConfig) -> tuple[list[dict], list[dict]]
     return train, unpacked_rows(data.eval)  # eval stays one window per row: loss per conversation as usual
 
 
-def training_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> Any:
-    from transformers import TrainingArguments
-
+def common_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> dict[str, Any]:
+    """The arguments every run shares (SFT/CPT here, DPO/KTO/ORPO in ``preference``): one place for them."""
     t = cfg.training
-    # batches of rows (packed or not) of similar length: little padding to the batch's longest row
-    if "train_sampling_strategy" in TrainingArguments.__dataclass_fields__:
-        grouping = {"train_sampling_strategy": "group_by_length"}
-    else:  # transformers 4.x
-        grouping = {"group_by_length": True}
-    fields = TrainingArguments.__dataclass_fields__  # v5 renamed gradient_checkpointing (a warning each run)
-    checkpointing = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
-    grouping[checkpointing] = t.gradient_checkpointing
-    return TrainingArguments(
-        **grouping,
+    return dict(
         output_dir=str(checkpoints),
         per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=t.batch_size,
@@ -84,8 +74,26 @@ def training_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> Any:
         data_seed=t.seed,
         bf16=cuda,
         use_cpu=not cuda,
-        remove_unused_columns=False,
         dataloader_num_workers=0,
+    )
+
+
+def training_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> Any:
+    from transformers import TrainingArguments
+
+    fields = TrainingArguments.__dataclass_fields__
+    # batches of rows (packed or not) of similar length: little padding to the batch's longest row
+    if "train_sampling_strategy" in fields:
+        extra: dict[str, Any] = {"train_sampling_strategy": "group_by_length"}
+    else:  # transformers 4.x
+        extra = {"group_by_length": True}
+    # v5 renamed gradient_checkpointing (a warning each run)
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+    extra[checkpointing] = cfg.training.gradient_checkpointing
+    return TrainingArguments(
+        **common_arguments(cfg, checkpoints, cuda),
+        **extra,
+        remove_unused_columns=False,
         deepspeed=cfg.deepspeed,
         ddp_find_unused_parameters=False,
     )

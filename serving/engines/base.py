@@ -11,7 +11,7 @@ import contextvars
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,32 +167,13 @@ class Engine(ABC):
         return await asyncio.to_thread(self.generate, messages, params)
 
     async def astream(self, messages: Messages, params: GenerationParams | None = None) -> AsyncIterator[str]:
-        """Bridge the blocking :meth:`stream` to asyncio through a thread and a queue."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        done = object()
-        cancel = threading.Event()
+        """Text deltas only: :meth:`astream_completion` without its final Completion (one bridge to keep).
 
-        def pump() -> None:
-            try:
-                with cancel_scope(cancel):
-                    for delta in self.stream(messages, params):
-                        post_to_loop(loop, queue, delta)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
-                post_to_loop(loop, queue, exc)
-            post_to_loop(loop, queue, done)
-
-        threading.Thread(target=pump, daemon=True).start()
-        try:
-            while True:
-                item = await queue.get()
-                if item is done:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            cancel.set()  # the consumer stopped early (client gone): stop the generation too
+        ``aclosing``: a consumer that stops early closes the inner stream at once, which cancels the generation."""
+        async with aclosing(self.astream_completion(messages, params)) as items:
+            async for item in items:
+                if isinstance(item, str):
+                    yield item
 
     def close(self) -> None:  # noqa: B027 - engines without workers have nothing to release
         """Release workers, subprocesses and clients."""

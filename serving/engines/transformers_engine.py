@@ -165,20 +165,6 @@ class TransformersEngine(Engine):
     async def agenerate(self, messages: Messages, params: GenerationParams | None = None) -> Completion:
         return await asyncio.wrap_future(self.submit(messages, params))
 
-    async def astream(self, messages: Messages, params: GenerationParams | None = None):
-        loop = asyncio.get_running_loop()
-        deltas: asyncio.Queue = asyncio.Queue()
-        cancel = threading.Event()
-        future = self.submit(messages, params, on_delta=lambda d: post_to_loop(loop, deltas, d), cancel=cancel)
-        future.add_done_callback(lambda _f: post_to_loop(loop, deltas, None))
-        try:
-            while (item := await deltas.get()) is not None:
-                yield item
-            future.result()
-        finally:
-            if not future.done():  # the client went away mid-stream: free its batch row
-                cancel.set()
-
     def close(self, timeout_s: float = 30.0) -> None:
         """Stop the worker: queued requests fail, a running batch stops at its next token."""
         with self._cond:
