@@ -27,6 +27,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from functools import cached_property
 from typing import Any
 
 from serving.engines.base import Completion, Engine, GenerationParams, Messages, current_cancel, post_to_loop
@@ -52,8 +53,6 @@ class TransformersEngine(Engine):
         window_s: float = 0.02,
         max_wait_s: float = 0.2,
     ) -> None:
-        from vertical.core.loaders import load_tokenizer
-
         self.model = model
         self._adapters = dict(adapters or {})
         self.max_batch = max_batch
@@ -61,7 +60,6 @@ class TransformersEngine(Engine):
         self.max_wait_s = max(max_wait_s, window_s)
         self._last_arrival = 0.0
         self._running: list[RowRequest] = []
-        self.tokenizer = load_tokenizer(model)
         self._pending: list[RowRequest] = []
         self._cond = threading.Condition()
         self._closed = False
@@ -73,6 +71,13 @@ class TransformersEngine(Engine):
         # A daemon thread still inside torch when the interpreter finalizes aborts the process
         # ("terminate called without an active exception"): stop and join it at exit instead.
         atexit.register(_close_at_exit, weakref.ref(self))
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """Loaded on first use: a crisis reply or an unbuilt-domain error never needs torch or transformers."""
+        from vertical.core.loaders import load_tokenizer
+
+        return load_tokenizer(self.model)
 
     # ---- public API -------------------------------------------------------------------------
     @property
