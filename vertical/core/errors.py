@@ -102,6 +102,28 @@ class DocumentNotFoundError(KnowledgeError):
     http_status = 404
 
 
+class UploadConflictError(KnowledgeError):
+    """An uploaded file's name is already taken (an earlier upload, a curated document or a KB source)."""
+
+    http_status = 409
+
+
+class UnsupportedFileTypeError(KnowledgeError):
+    """An upload whose extension no loader reads (knowledge.loaders.is_supported); nothing is written."""
+
+    http_status = 415
+
+
+class IngestBusyError(IngestError):
+    """Another ingest of the same domain holds the domain lock; the queue retries after it."""
+
+    http_status = 409
+
+
+class ChunkNotFoundError(DocumentNotFoundError):
+    """A chunk id is not in the domain's knowledge base (never stored, or replaced by a re-ingest)."""
+
+
 class ServerBusyError(ServingError):
     """The generation queue is full; the client should retry after a short wait."""
 
@@ -178,3 +200,33 @@ class ModelNotServedError(DomainNotFoundError):
     """An OpenAI ``model`` id this server does not serve (404)."""
 
     param = "model"
+
+
+class ConversationNotFoundError(VerticalError):
+    """No conversation with that id for this caller and domain (another key's looks the same: 404)."""
+
+    http_status = 404
+
+
+class ConversationLimitError(VerticalError):
+    """A conversation write over a bound (message length, messages per conversation, title length)."""
+
+    def __init__(self, message: str, hint: str | None = None, param: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.param = param
+
+
+class FeedbackNotFoundError(VerticalError):
+    """No feedback row with that id in this domain."""
+
+    http_status = 404
+
+
+class FeedbackReviewError(VerticalError):
+    """A review decision the row cannot take (e.g. ``sft`` for an answer nobody corrected)."""
+
+
+class ConfigError(VerticalError):
+    """A server setting (``VERTICAL_*`` env or a file it names) is invalid; found at start-up, never per request."""
+
+    http_status = 500

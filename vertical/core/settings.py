@@ -36,6 +36,24 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database for feedback (and conversations): default SQLite in the "
         "workspace; a PostgreSQL URL when several API replicas serve one team (VERTICAL_DATABASE_URL).",
     )
+    queue_url: str | None = Field(
+        default=None,
+        description="Task queue for ingest jobs: default SQLite at <workspace>/queue.sqlite (no broker process); "
+        "redis://host:6379/0 when workers on several machines share it (VERTICAL_QUEUE_URL).",
+    )
+    queue_workers: int = Field(
+        default=1,
+        ge=0,
+        description="Ingest worker threads the API server runs in-process; 0 = none (run `vertical kb worker` "
+        "elsewhere) (VERTICAL_QUEUE_WORKERS).",
+    )
+    conversation_retention_days: float = Field(
+        default=90,
+        ge=0,
+        description="Server-side conversations not updated for this many days are deleted (counseling "
+        "conversations are sensitive: keep them no longer than needed); 0 keeps them forever "
+        "(VERTICAL_CONVERSATION_RETENTION_DAYS).",
+    )
 
     @property
     def models_dir(self) -> Path:
