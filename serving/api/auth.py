@@ -1,10 +1,14 @@
 """API keys: ``Authorization: Bearer <key>`` (what the openai client sends) or ``X-API-Key``.
 
 With no keys configured the API is open, but only to loopback clients; `vertical serve` also
-refuses to bind a non-loopback host without keys.
+refuses to bind a non-loopback host without keys. Key tables are validated at start-up
+(``ServeSettings.keys``), so a typo cannot open a domain to everyone.
 """
 
 from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
 
 from fastapi import Request
 
@@ -20,6 +24,16 @@ def request_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+def _scope_of(keys: dict[str, set[str]], key: str) -> set[str] | None:
+    # constant-time comparison: response timing must not reveal how much of a key was right
+    given = key.encode("utf-8", "surrogateescape")
+    found = None
+    for known, scope in keys.items():
+        if hmac.compare_digest(known.encode("utf-8", "surrogateescape"), given):
+            found = scope
+    return found
+
+
 def allowed_domains(request: Request) -> set[str]:
     """Domains this request may use ({"*"} = all); raises 401 for a missing or unknown key."""
     keys = request.app.state.vertical.keys
@@ -32,9 +46,23 @@ def allowed_domains(request: Request) -> set[str]:
             )
         return {"*"}
     key = request_key(request)
-    if not key or key not in keys:
+    scope = _scope_of(keys, key) if key else None
+    if scope is None:
         raise AuthError("missing or unknown API key", hint="send Authorization: Bearer <key>")
-    return keys[key]
+    return scope
+
+
+def optional_domains(request: Request) -> set[str] | None:
+    """Like :func:`allowed_domains`, but ``None`` instead of an error (for endpoints open to all)."""
+    try:
+        return allowed_domains(request)
+    except (AuthError, ForbiddenError):
+        return None
+
+
+def visible(allowed: set[str], domains: Iterable[str]) -> list[str]:
+    """The names in ``domains`` a caller with ``allowed`` may see, sorted."""
+    return sorted(d for d in domains if "*" in allowed or d in allowed)
 
 
 def check_domain(request: Request, domain: str) -> None:

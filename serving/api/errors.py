@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import tempfile
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,6 +37,40 @@ ERROR_TYPES = {
 }
 # union branch labels pydantic puts into an error's location; not part of the field path
 _UNION_TAGS = {"system", "developer", "user", "assistant", "tool", "str", "int", "float", "bool", "dict", "list"}
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _path_roots() -> list[tuple[str, str]]:
+    from vertical.core.settings import get_settings
+
+    settings = get_settings()
+    named = [
+        (settings.workspace, "<workspace>"),
+        (settings.home, "<home>"),
+        (REPO, "<repo>"),
+        (Path(sys.prefix), "<python>"),
+        (Path(sys.base_prefix), "<python>"),
+        (Path(tempfile.gettempdir()), "<tmp>"),
+        (Path.home(), "~"),
+    ]
+    roots = {}
+    for path, label in named:
+        for form in {str(path), str(path.resolve())}:
+            if Path(form).is_absolute() and len(Path(form).parts) > 1:
+                roots.setdefault(form, label)
+    return sorted(roots.items(), key=lambda item: -len(item[0]))  # longest first: the workspace may sit in ~
+
+
+def scrub_paths(text: str | None) -> str | None:
+    """Server paths in an error text → ``<workspace>/…``-style names. A last line of defence: messages
+    should not carry paths, but texts of file errors (OSError, parsers) often do."""
+    if not text:
+        return text
+    for root, label in _path_roots():
+        text = text.replace(root, label)
+    return text
 
 
 def error_type(status: int) -> str:
@@ -63,10 +100,10 @@ def vertical_error_response(exc: VerticalError) -> JSONResponse:
     headers = {"Retry-After": str(RETRY_AFTER_S)} if isinstance(exc, ServerBusyError) else None
     return error_response(
         exc.http_status,
-        exc.message,
+        scrub_paths(exc.message) or "",
         param=getattr(exc, "param", None),
         code=snake_code(exc),
-        hint=exc.hint,
+        hint=scrub_paths(exc.hint),
         headers=headers,
     )
 
@@ -150,7 +187,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 code="method_not_allowed",
                 headers=exc.headers,
             )
-        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        message = scrub_paths(exc.detail) if isinstance(exc.detail, str) else "request failed"
         return error_response(exc.status_code, message, code=f"http_{exc.status_code}", headers=exc.headers)
 
     @app.exception_handler(Exception)

@@ -79,9 +79,17 @@ def _match(text: str, patterns: tuple[tuple[str, tuple[str, ...]], ...]) -> Mess
     return match_message(normalize_for_matching(text), list(_languages_for(patterns)))
 
 
+CACHE_MAX_CHARS = 4_000  # the texts are the cache's keys: 4096 turns of ≤ 4k chars stay under ~64 MB
+
+
+def _matched(text: str, patterns: tuple[tuple[str, tuple[str, ...]], ...]) -> MessageMatch:
+    # a long turn is matched each time (ms) rather than held: 4096 cached 200k-char turns were GBs
+    return _match(text, patterns) if len(text) <= CACHE_MAX_CHARS else _match.__wrapped__(text, patterns)
+
+
 def check_text(text: str, spec: DomainSpec | None = None) -> MessageMatch:
     """Rules only, one message (the eval set and the benchmark use this)."""
-    return _match(text, _domain_patterns(spec))
+    return _matched(text, _domain_patterns(spec))
 
 
 def _enabled(spec: DomainSpec | None) -> bool:
@@ -106,7 +114,7 @@ def _assess(messages: Iterable[Any], spec: DomainSpec | None) -> tuple[SafetyVer
     if not _enabled(spec):
         return SafetyVerdict(risk=False, language=lang, reason="safety: disabled in domain.yaml (safety.enabled)"), []
     patterns = _domain_patterns(spec)
-    matches = {i: _match(text, patterns) for i, text in users}
+    matches = {i: _matched(text, patterns) for i, text in users}
     from vertical.core.safety.classifier import classifier_for
 
     classifier = classifier_for(spec)
