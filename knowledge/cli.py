@@ -1,4 +1,4 @@
-"""``vertical ingest`` and ``vertical kb search|docs|delete`` (heavy imports inside the commands)."""
+"""``vertical ingest`` and ``vertical kb search|docs|delete|worker`` (heavy imports inside the commands)."""
 
 from __future__ import annotations
 
@@ -127,10 +127,44 @@ def _kb_delete(
     Console().print(f"deleted {source}: {removed} chunks")
 
 
+def _kb_worker(
+    domains: list[Path] = typer.Argument(..., help="Domain folders whose queued ingest jobs this worker runs."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Worker threads (default VERTICAL_QUEUE_WORKERS or 1)."),
+) -> None:
+    """Run queued ingest jobs in the foreground (e.g. on another machine sharing the queue and Chroma)."""
+    import signal
+    import threading
+
+    from rich.console import Console
+
+    from knowledge.queue import IngestQueue
+    from vertical.core.settings import get_settings
+    from vertical.core.spec import load_domain
+
+    specs = [load_domain(d) for d in domains]
+    queue = IngestQueue({s.name: s.root for s in specs})
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # docker/systemd stop: finish the file, re-queue the job
+    settings = get_settings()
+    where = "Redis (VERTICAL_QUEUE_URL)" if settings.queue_url else str(settings.workspace.resolve() / "queue.sqlite")
+    console = Console()
+    console.print(f"ingest worker for {', '.join(s.name for s in specs)} on {where}; Ctrl-C stops")
+    queue.start(workers or settings.queue_workers or 1)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping: a running job stops after its current file and is queued again")
+        queue.stop()
+
+
 def register(app: typer.Typer) -> None:
     app.command("ingest")(_ingest)
     kb_app = typer.Typer(help="Inspect and edit a domain's knowledge base.", no_args_is_help=True)
     kb_app.command("search")(_kb_search)
     kb_app.command("docs")(_kb_docs)
     kb_app.command("delete")(_kb_delete)
+    kb_app.command("worker")(_kb_worker)
     app.add_typer(kb_app, name="kb")

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vertical.core.errors import IngestError
+from vertical.core.settings import get_settings
 from vertical.core.spec import DomainSpec
+
+UPLOADS = "uploads"  # files uploaded through the API: <workspace>/<domain>/uploads/, sources "uploads/<name>"
 
 
 @dataclass(frozen=True)
@@ -20,10 +23,16 @@ def _visible(path: Path, root: Path) -> bool:
     return not any(part.startswith(".") or part.endswith("~") for part in path.relative_to(root).parts)
 
 
+def uploads_dir(spec: DomainSpec) -> Path:
+    """Where uploads live: in the workspace, never in the (curated, versioned) domain folder."""
+    return (get_settings().domain_dir(spec.name) / UPLOADS).resolve()
+
+
 def _source_roots(spec: DomainSpec) -> list[tuple[Path, str]]:
-    """(folder, prefix) per configured source folder; a prefix only when there are several."""
+    """(folder, prefix) per source folder: uploads first (always "uploads/"), then the configured
+    folders, with a prefix only when there are several (curated names stay as they were)."""
     roots = [p.resolve() for p in spec.source_paths]
-    return [(r, f"{r.name}/" if len(roots) > 1 else "") for r in roots]
+    return [(uploads_dir(spec), f"{UPLOADS}/"), *((r, f"{r.name}/" if len(roots) > 1 else "") for r in roots)]
 
 
 def source_name(path: Path, spec: DomainSpec, given_root: Path | None = None) -> str:
@@ -38,7 +47,8 @@ def source_name(path: Path, spec: DomainSpec, given_root: Path | None = None) ->
 
 def discover(spec: DomainSpec, paths: list[Path] | None) -> tuple[list[SourceFile], list[Path]]:
     """Files to ingest (sorted, unique by source name) and the scanned roots (for --sync scope)."""
-    targets = [Path(p).resolve() for p in paths] if paths else [p.resolve() for p in spec.source_paths]
+    uploads = [uploads_dir(spec)] if uploads_dir(spec).is_dir() else []
+    targets = [Path(p).resolve() for p in paths] if paths else [p.resolve() for p in spec.source_paths] + uploads
     files: dict[str, SourceFile] = {}
     for target in targets:
         if not target.exists():

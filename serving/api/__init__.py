@@ -10,7 +10,15 @@ from pathlib import Path
 
 from serving.api.config import ServeSettings
 
-ROUTER_MODULES = ("routes_ops", "routes_openai", "routes_domains", "routes_kb", "routes_feedback")
+ROUTER_MODULES = (
+    "routes_ops",
+    "routes_openai",
+    "routes_domains",
+    "routes_kb",
+    "routes_kb_chunks",
+    "routes_feedback",
+    "routes_conversations",
+)
 PLUGIN_GROUP = "vertical.api_routers"
 
 
@@ -67,9 +75,13 @@ def create_app(domains: list[Path], settings: ServeSettings | None = None, runti
 
     @asynccontextmanager
     async def lifespan(_app):
-        yield
-        if runtimes is None:  # engines we created are ours to close
-            state.close()
+        state.start_workers()  # ingest consumer threads (unless VERTICAL_QUEUE_WORKERS=0)
+        try:
+            yield
+        finally:
+            state.stop_workers()
+            if runtimes is None:  # engines we created are ours to close
+                state.close()
 
     app = FastAPI(title="vertical", version="0.1", lifespan=lifespan)
     app.state.vertical = state

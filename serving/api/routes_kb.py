@@ -1,56 +1,66 @@
-"""Knowledge-base endpoints: upload → ingestion job, job status/cancel, documents, chunk search."""
+"""Knowledge-base endpoints: upload → queued ingest job, job status/list/cancel, documents, chunk search."""
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
 from serving.api.auth import check_domain
 from serving.api.deps import app_state, domain_runtime
-from vertical.core.errors import DocumentNotFoundError, KnowledgeError
-from vertical.core.fsutil import atomic_write_bytes
+from vertical.core.errors import DocumentNotFoundError
 
 router = APIRouter(prefix="/v1", tags=["knowledge"])
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_filename(name: str) -> str:
-    """Basename only, unusual characters → '_', no leading dots: nothing can escape the folder."""
-    base = Path(name.replace("\\", "/")).name
-    cleaned = _UNSAFE.sub("_", base).lstrip(".")[:120]
-    if not cleaned or cleaned in {"_"}:
-        raise KnowledgeError(f"unusable file name {name!r}", hint="upload files with a normal name like notes.md")
-    return cleaned
 
 
 @router.post("/domains/{domain}/documents")
-async def upload_documents(domain: str, request: Request, files: list[UploadFile] = File(...)) -> dict:
+async def upload_documents(
+    domain: str,
+    request: Request,
+    files: list[UploadFile] = File(...),
+    overwrite: bool = Query(False, description="replace earlier uploads of the same names"),
+) -> dict:
+    """Store the files in the domain's uploads folder and queue their ingestion (all or nothing:
+    409 for a taken name, 415 for a type no loader reads, and then no file is written)."""
+    from knowledge.uploads import plan_uploads, write_uploads
+
     runtime = domain_runtime(request, domain)
-    folder = runtime.spec.source_paths[0]
-    saved: list[Path] = []
-    for upload in files:
-        target = folder / safe_filename(upload.filename or "")
-        atomic_write_bytes(target, await upload.read())
-        saved.append(target)
-    record = app_state(request).start_ingest(runtime, saved)
-    return {"job_id": record.id, "files": [p.name for p in saved], "folder": str(folder)}
+    batch = [(upload.filename or "", await upload.read()) for upload in files]
+    # from here on no await: two uploads in this process cannot interleave between check and write
+    kb = runtime.kb()
+    known = {d["source"] for d in kb.list_documents()} if kb is not None else set()
+    uploads = plan_uploads(runtime.spec, batch, known, overwrite=overwrite)
+    write_uploads(uploads)
+    job = app_state(request).queue.submit(runtime.spec, {u.source: u.path for u in uploads})
+    return {"job_id": job.id, "files": [u.source for u in uploads]}
+
+
+@router.get("/domains/{domain}/jobs")
+def list_jobs(domain: str, request: Request, limit: int = Query(50, ge=1, le=500)) -> dict:
+    """The domain's ingest jobs, newest first (queued, running and finished)."""
+    runtime = domain_runtime(request, domain)
+    return {"jobs": [_public(job.to_dict()) for job in app_state(request).queue.jobs(runtime.name, limit)]}
 
 
 @router.get("/jobs/{job_id}")
 def job_status(job_id: str, request: Request) -> dict:
-    record = app_state(request).job(job_id)
-    check_domain(request, record.domain)
-    return record.to_dict()
+    job = app_state(request).job(job_id)
+    check_domain(request, job.domain)
+    return _public(job.to_dict())
 
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel_job(job_id: str, request: Request) -> dict:
-    record = app_state(request).job(job_id)
-    check_domain(request, record.domain)
-    record.job.cancel()
-    return record.to_dict()
+    state = app_state(request)
+    check_domain(request, state.job(job_id).domain)
+    return _public(state.cancel_job(job_id))
+
+
+def _public(job: dict) -> dict:
+    """A job without server paths: errors and per-file reasons (parser, OS texts) may carry them."""
+    import json
+
+    from serving.api.errors import scrub_paths
+
+    return json.loads(scrub_paths(json.dumps(job, ensure_ascii=False)) or "{}")
 
 
 @router.get("/domains/{domain}/documents")
@@ -66,7 +76,13 @@ def delete_document(domain: str, source: str, request: Request) -> dict:
     kb = runtime.kb()
     if kb is None:
         raise DocumentNotFoundError(f"no document {source!r}", hint="the knowledge package is not installed")
-    return {"source": source, "deleted_chunks": kb.delete_document(source)}
+    from knowledge.sources import UPLOADS, uploads_dir
+
+    removed = kb.delete_document(source)  # 404 unless the KB has it: only known names reach the unlink
+    name = source.removeprefix(f"{UPLOADS}/")
+    if name != source and "/" not in name:  # an upload's file goes too, so its name can be used again
+        (uploads_dir(runtime.spec) / name).unlink(missing_ok=True)
+    return {"source": source, "deleted_chunks": removed}
 
 
 @router.get("/domains/{domain}/chunks")

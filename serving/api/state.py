@@ -1,17 +1,15 @@
-"""Everything the app holds: domain runtimes, engines, ingestion jobs, admission control."""
+"""Everything the app holds: domain runtimes, engines, the ingest queue, build jobs, admission control."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 
@@ -23,10 +21,12 @@ from vertical.core.errors import (
     DomainNotFoundError,
     GenerationCancelledError,
     GenerationTimeoutError,
-    JobNotFoundError,
     ServerBusyError,
-    VerticalError,
 )
+
+if TYPE_CHECKING:
+    from knowledge.job_table import JobRow
+    from knowledge.queue import IngestQueue
 
 T = TypeVar("T")
 RETRY_AFTER_S = 1
@@ -34,6 +34,8 @@ RETRY_AFTER_S = 1
 
 @dataclass
 class JobRecord:
+    """An in-process build job (vertical.strategy.routes); ingest jobs live on the queue instead."""
+
     id: str
     domain: str
     job: Any
@@ -61,8 +63,10 @@ class AppState:
         self.runtimes = runtimes
         self.settings = settings
         self.metrics = Metrics()
-        self.keys = settings.keys()
-        self.jobs: dict[str, JobRecord] = {}
+        self.keys = settings.keys(served=runtimes)  # a scope naming an unserved domain fails start-up
+        self.jobs: dict[str, JobRecord] = {}  # builds, by id
+        self._queue: IngestQueue | None = None
+        self._queue_lock = threading.Lock()
         self._inflight = 0
         self._lock = threading.Lock()
         # chain calls block on the engine: give them their own pool, sized to the queue bound
@@ -144,30 +148,41 @@ class AppState:
         while not await client.is_disconnected():
             await asyncio.sleep(self.settings.disconnect_poll_s)
 
-    # ---- ingestion jobs ---------------------------------------------------------------------
-    def start_ingest(self, runtime: DomainRuntime, paths: list[Path]) -> JobRecord:
-        from knowledge.jobs import IngestJob
+    # ---- jobs: ingests on the queue (any process may run them), builds in this process -----------
+    @property
+    def queue(self) -> IngestQueue:
+        """The ingest queue (created on first use, in the workspace the settings name then)."""
+        from knowledge.queue import IngestQueue
 
-        record = JobRecord(
-            uuid.uuid4().hex[:12], runtime.name, IngestJob(runtime.spec, paths=paths), [p.name for p in paths]
-        )
+        with self._queue_lock:
+            if self._queue is None:
+                self._queue = IngestQueue({name: r.spec.root for name, r in self.runtimes.items()})
+            return self._queue
 
-        def work() -> None:
-            try:
-                record.report = record.job.run().to_dict()
-            except VerticalError as exc:
-                record.error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - reported through the job status
-                record.error = f"{type(exc).__name__}: {exc}"
+    def start_workers(self) -> None:
+        """Run the queue's consumer threads here unless VERTICAL_QUEUE_WORKERS=0 (workers elsewhere)."""
+        from vertical.core.settings import get_settings
 
-        self.jobs[record.id] = record
-        threading.Thread(target=work, name=f"ingest-{record.id}", daemon=True).start()
-        return record
+        workers = get_settings().queue_workers
+        if workers > 0:
+            self.queue.start(workers)
 
-    def job(self, job_id: str) -> JobRecord:
-        if job_id not in self.jobs:
-            raise JobNotFoundError(f"no job {job_id!r}", hint="use the job_id returned by the upload")
-        return self.jobs[job_id]
+    def stop_workers(self) -> None:
+        if self._queue is not None:
+            self._queue.stop()
+
+    def job(self, job_id: str) -> JobRecord | JobRow:
+        """A build by id, else an ingest job from the queue's table (JobNotFoundError if neither)."""
+        if job_id in self.jobs:
+            return self.jobs[job_id]
+        return self.queue.job(job_id)
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        if job_id in self.jobs:
+            record = self.jobs[job_id]
+            record.job.cancel()  # builds refuse (409)
+            return record.to_dict()
+        return self.queue.cancel(job_id).to_dict()
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

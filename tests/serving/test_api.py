@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -90,27 +88,3 @@ def test_limits_413_400_429_504(runtime):
         ).status_code
         == 404
     )
-
-
-def test_upload_is_sanitised_ingested_searchable_and_deletable(runtime):
-    client = _client(runtime)
-    text = b"# Tea ritual\n\nA warm caffeine-free chamomile tea ritual before bed signals the body to unwind."
-    r = client.post(f"/v1/domains/{runtime.name}/documents", files={"files": ("../../evil tea.md", text)})
-    assert r.status_code == 200, r.text
-    assert r.json()["files"] == ["evil_tea.md"]
-    assert (runtime.spec.source_paths[0] / "evil_tea.md").read_bytes() == text
-    job_id = r.json()["job_id"]
-    for _ in range(200):
-        job = client.get(f"/v1/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            break
-        time.sleep(0.1)
-    assert job["status"] == "done", job
-    docs = [d["source"] for d in client.get(f"/v1/domains/{runtime.name}/documents").json()["documents"]]
-    assert "evil_tea.md" in docs
-    hits = client.get(f"/v1/domains/{runtime.name}/chunks", params={"q": "chamomile tea ritual"}).json()["hits"]
-    assert hits[0]["source"] == "evil_tea.md"
-    gone = client.delete(f"/v1/domains/{runtime.name}/documents/evil_tea.md")
-    assert gone.status_code == 200 and gone.json()["deleted_chunks"] >= 1
-    assert client.delete(f"/v1/domains/{runtime.name}/documents/evil_tea.md").status_code == 404
-    (runtime.spec.source_paths[0] / "evil_tea.md").unlink()
