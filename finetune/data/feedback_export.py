@@ -5,6 +5,8 @@
 - Preference (ShareGPT ranking): ``{"conversations": [...], "chosen": {...}, "rejected": {...}}`` from
   (a) a correction (chosen) over the original answer (rejected), and (b) a thumbs-up answer over a
   thumbs-down answer to the same question.
+Once anyone has reviewed a row (``POST /v1/domains/{d}/feedback/{id}/review``), thumbs-down and corrected
+rows count only when accepted for that file's target (:func:`finetune.data.feedback.training_rows`).
 A ``dataset_info.json`` beside the files registers both for LLaMA-Factory. Files are written atomically.
 The shapes match finetune.data.formats (ShareGPT defaults); this module writes plain JSONL so the UI
 reads the store directly.
@@ -16,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from finetune.data.feedback import Feedback, FeedbackStore
+from finetune.data.feedback import Feedback, FeedbackStore, training_rows
 from vertical.core.fsutil import atomic_write_json, atomic_write_text
 
 ROLE_TAGS = {"user": "human", "assistant": "gpt", "system": "system"}
@@ -121,8 +123,11 @@ def export_feedback(
     store = store or FeedbackStore()
     rows = store.list(domain)
     summary = ExportSummary(domain=domain, out_dir=out_dir, rows=len(rows))
-    sft = sft_records(rows, summary, include_liked, system)
-    pref = preference_records(rows, system)
+    sft_rows, pref_rows = training_rows(rows, "sft"), training_rows(rows, "preference")
+    if len(sft_rows) < len(rows):  # the review queue is in use: only what a reviewer accepted for SFT
+        summary.skipped["not accepted for sft in review"] = len(rows) - len(sft_rows)
+    sft = sft_records(sft_rows, summary, include_liked, system)
+    pref = preference_records(pref_rows, system)
     summary.sft, summary.preference = len(sft), len(pref)
     out_dir = Path(out_dir)
     summary.files = [

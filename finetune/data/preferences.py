@@ -3,6 +3,7 @@
 Three sources, cleaned and deduplicated like SFT data:
 - feedback: a thumbs-down (or a rating of 0) with a correction → pair (correction over the answer);
   a thumbs-up answer over a thumbs-down answer to the same question → pair; thumbs alone → KTO examples.
+  Once the review queue is in use, only rows accepted as ``preference`` (and plain thumbs-up) count.
 - the domain's references: every QA record with an answer → pair (reference over the base model's own
   answer to the same prompt, generated once and cached per model and data hash).
 - ranking files in LLaMA-Factory's format, declared in domain.yaml as datasets with ``ranking: true``:
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from finetune.data.feedback import Feedback, FeedbackStore
+from finetune.data.feedback import Feedback, FeedbackStore, training_rows
 from vertical.core.errors import DataFormatError
 from vertical.core.fsutil import atomic_write_text
 from vertical.core.settings import get_settings
@@ -259,7 +260,11 @@ def domain_preferences(
                 )
             read_ranking(path, ds, spec.system_prompt, out)
     if feedback:
-        from_feedback(FeedbackStore().list(spec.name), spec.system_prompt, out)
+        rows = FeedbackStore().list(spec.name)
+        accepted = training_rows(rows, "preference")  # all rows until the review queue is used
+        if len(accepted) < len(rows):
+            out.count("dropped: feedback not accepted as preference in review", len(rows) - len(accepted))
+        from_feedback(accepted, spec.system_prompt, out)
     if references:
         prompts = _reference_prompts(spec)[:limit] if limit else _reference_prompts(spec)
         if prompts:

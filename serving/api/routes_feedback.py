@@ -1,4 +1,5 @@
-"""Feedback endpoints: ``POST /v1/domains/{d}/feedback`` (thumbs, corrections) and ``GET …/feedback/counts``.
+"""Feedback endpoints: ``POST /v1/domains/{d}/feedback`` (thumbs, corrections), ``GET …/feedback/counts``,
+and the review queue: ``GET …/feedback?status=pending`` and ``POST …/feedback/{id}/review``.
 
 The API is the only writer of feedback in a deployment (the UI posts here); rows land in the durable
 store (:mod:`finetune.data.feedback`, SQLAlchemy) that preference training and `data export-feedback` read.
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from finetune.data.feedback import Feedback, store_for
 from serving.api.deps import domain_runtime
@@ -55,3 +56,31 @@ def add_feedback(domain: str, body: FeedbackRequest, request: Request) -> dict:
 def feedback_counts(domain: str, request: Request) -> dict:
     runtime = domain_runtime(request, domain)
     return store_for().counts(runtime.name)
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["sft", "preference", "reject"] = Field(
+        description="sft: the correction becomes an SFT target; preference: correction over answer; reject"
+    )
+    note: str | None = Field(None, max_length=2000)
+
+
+@router.get("/{domain}/feedback")
+def review_queue(
+    domain: str,
+    request: Request,
+    status: Literal["pending", "accepted", "rejected", "all"] = "pending",
+    limit: int = Query(50, ge=1, le=500),
+) -> dict:
+    """Thumbs-down and corrected answers with this status, newest first; thumbs-up rows are only counted."""
+    runtime = domain_runtime(request, domain)
+    store = store_for()
+    items = store.queue(runtime.name, status=status, limit=limit)
+    return {"items": [item.to_dict() for item in items], "counts": store.review_counts(runtime.name)}
+
+
+@router.post("/{domain}/feedback/{item_id}/review")
+def review_feedback(domain: str, item_id: int, body: ReviewRequest, request: Request) -> dict:
+    runtime = domain_runtime(request, domain)
+    return store_for().review(runtime.name, item_id, body.decision, body.note).to_dict()
