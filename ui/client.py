@@ -193,3 +193,72 @@ class ApiClient:
     def training_log(self, domain: str) -> dict:
         """Loss curve of the last training run: ``{"run": str, "log_history": [{"step", "loss"|"eval_loss"}]}``."""
         return self.get(f"/v1/domains/{domain}/training")
+
+    # ------------------------------------------------------------------ domains + conversations (server-side)
+
+    def domain_info(self) -> list[dict]:
+        """``GET /v1/domains``: ``[{"name", "description", "models", "rag", "built", "language"}]``."""
+        return self.get("/v1/domains").get("domains", [])
+
+    def new_conversation(self, domain: str, title: str | None = None) -> dict:
+        body = {"title": title} if title else {}
+        return self.post(f"/v1/domains/{domain}/conversations", body)
+
+    def conversations(self, domain: str) -> list[dict]:
+        """The caller's conversations, newest first: ``[{"id", "title", "created", "updated", "turns"}]``."""
+        return self.get(f"/v1/domains/{domain}/conversations").get("conversations", [])
+
+    def conversation(self, domain: str, conversation_id: str) -> dict:
+        """One conversation with its ``messages`` (``role``, ``content``, ``meta``, ``created``), oldest first."""
+        return self.get(f"/v1/domains/{domain}/conversations/{quote(conversation_id, safe='')}")
+
+    def add_message(self, domain: str, conversation_id: str, role: str, content: str, meta: dict | None = None) -> dict:
+        body: dict = {"role": role, "content": content}
+        if meta:
+            body["meta"] = meta
+        return self.post(f"/v1/domains/{domain}/conversations/{quote(conversation_id, safe='')}/messages", body)
+
+    def rename_conversation(self, domain: str, conversation_id: str, title: str) -> dict:
+        path = f"/v1/domains/{domain}/conversations/{quote(conversation_id, safe='')}"
+        return self._request("PATCH", path, json={"title": title})
+
+    def delete_conversation(self, domain: str, conversation_id: str) -> Any:
+        return self._request("DELETE", f"/v1/domains/{domain}/conversations/{quote(conversation_id, safe='')}")
+
+    def delete_conversations(self, domain: str) -> int:
+        """Delete all the caller's conversations in ``domain``; returns how many went."""
+        return int((self._request("DELETE", f"/v1/domains/{domain}/conversations") or {}).get("deleted", 0))
+
+    # ------------------------------------------------------------------ knowledge curation + review
+
+    def document_chunks(self, domain: str, source: str) -> dict:
+        """``{"source", "title", "chunks": [{"id", "text", "heading", "position", "tokens", "disabled"}]}``."""
+        return self.get(f"/v1/domains/{domain}/documents/{quote(source, safe='')}/chunks")
+
+    def set_chunk_disabled(self, domain: str, chunk_id: str, disabled: bool) -> dict:
+        action = "disable" if disabled else "enable"
+        return self.post(f"/v1/domains/{domain}/chunks/{quote(chunk_id, safe='')}/{action}")
+
+    def set_document_disabled(self, domain: str, source: str, disabled: bool) -> dict:
+        """Every chunk of one document off (or on); ``{"source", "disabled": n, "changed"}``."""
+        action = "disable" if disabled else "enable"
+        return self.post(f"/v1/domains/{domain}/documents/{quote(source, safe='')}/{action}")
+
+    def reingest(self, domain: str, source: str) -> str:
+        """Ingest one document's file again; returns the job id."""
+        return self.post(f"/v1/domains/{domain}/documents/{quote(source, safe='')}/reingest")["job_id"]
+
+    def jobs(self, domain: str, limit: int = 50) -> list[dict]:
+        """The domain's ingest jobs, newest first."""
+        return self.get(f"/v1/domains/{domain}/jobs", limit=limit).get("jobs", [])
+
+    def feedback_queue(self, domain: str, status: str = "pending", limit: int = 50) -> dict:
+        """``{"items": [...], "counts": {"pending", "accepted_sft", ...}}`` of rated answers awaiting review."""
+        return self.get(f"/v1/domains/{domain}/feedback", status=status, limit=limit)
+
+    def review_feedback(self, domain: str, item_id: int, decision: str, note: str | None = None) -> dict:
+        """Accept a rated answer into SFT or preference data, or reject it; returns the item."""
+        body: dict = {"decision": decision}
+        if note:
+            body["note"] = note
+        return self.post(f"/v1/domains/{domain}/feedback/{item_id}/review", body)
