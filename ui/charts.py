@@ -69,3 +69,91 @@ def loss_points(log: dict) -> list[dict]:
         if len(point) > 1:
             points.append(point)
     return sorted(points, key=lambda p: p["step"])
+
+
+def interval_rows(results: list[dict], metrics: list[str]) -> list[dict]:
+    """``[{"strategy", "metric", "value", "low", "high"}]`` for metrics on a 0–1 scale; without an interval
+    the whisker collapses onto the value (shown, not invented)."""
+    rows = []
+    for result in results:
+        scores, intervals = result.get("scores") or {}, result.get("intervals") or {}
+        for metric in metrics:
+            value = scores.get(metric)
+            if not _is_number(value) or not 0.0 <= value <= 1.0:
+                continue
+            ci = intervals.get(metric)
+            low, high = (ci[0], ci[1]) if isinstance(ci, (list, tuple)) and len(ci) == 2 else (value, value)
+            rows.append(
+                {"strategy": str(result.get("strategy")), "metric": metric, "value": value, "low": low, "high": high}
+            )
+    return rows
+
+
+def comparison_chart(rows: list[dict], title: str = "") -> Any:
+    """Grouped bars (one group per metric, one bar per strategy) with 95% whiskers on a FIXED 0–1 y axis,
+    so a 0.16 looks like 0.16 whatever the other numbers are."""
+    import altair as alt
+
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("metric:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("strategy:N", sort=None),
+        color=alt.Color("strategy:N", sort=None, title=None),
+    )
+    y = alt.Y("value:Q", scale=alt.Scale(domain=[0, 1], clamp=True), title=None)
+    bars = base.mark_bar().encode(y=y, tooltip=["strategy:N", "metric:N", "value:Q", "low:Q", "high:Q"])
+    whiskers = base.mark_errorbar(ticks=True, color="black").encode(
+        y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1], clamp=True), title=None), y2="high:Q"
+    )
+    return (bars + whiskers).properties(title=title, height=260)
+
+
+def loss_chart(points: list[dict], train_label: str = "train loss", eval_label: str = "eval loss") -> Any:
+    """Train and eval loss over steps: two colours, eval as a line with a marker at each (sparse) point."""
+    import altair as alt
+
+    long = [
+        {"step": p["step"], "series": label, "loss": p[key]}
+        for p in points
+        for key, label in (("loss", train_label), ("eval_loss", eval_label))
+        if _is_number(p.get(key))
+    ]
+    colour = alt.Color(
+        "series:N", scale=alt.Scale(domain=[train_label, eval_label], range=["#1f77b4", "#ff7f0e"]), title=None
+    )
+    base = alt.Chart(alt.Data(values=long)).encode(
+        x=alt.X("step:Q"),
+        y=alt.Y("loss:Q", scale=alt.Scale(zero=False)),
+        color=colour,
+        tooltip=["series:N", "step:Q", "loss:Q"],
+    )
+    train = base.mark_line().transform_filter(alt.datum.series == train_label)
+    evals = base.mark_line(point=alt.OverlayMarkDef(size=60, filled=True)).transform_filter(
+        alt.datum.series == eval_label
+    )
+    return (train + evals).properties(height=280)
+
+
+def candidate_results(report: dict) -> list[dict]:
+    """``[{"strategy", "scores", "intervals"}]`` per evaluated candidate: the report's own ``results`` when the
+    server sends them, else the manifest's ``candidates`` (composite interval only), else the single build."""
+    results = report.get("results")
+    if isinstance(results, list) and results:
+        return [r for r in results if isinstance(r, dict)]
+    candidates = [c for c in report.get("candidates") or [] if isinstance(c, dict)]
+    if candidates:
+        return [
+            {
+                "strategy": c.get("strategy"),
+                "scores": {
+                    **(c.get("scores") or {}),
+                    **({"composite": c["composite"]} if _is_number(c.get("composite")) else {}),
+                },
+                "intervals": {"composite": c["interval"]} if c.get("interval") else {},
+            }
+            for c in candidates
+        ]
+    if isinstance(report.get("scores"), dict) and report["scores"]:
+        return [
+            {"strategy": report.get("strategy"), "scores": report["scores"], "intervals": report.get("intervals") or {}}
+        ]
+    return []

@@ -9,8 +9,14 @@ from serving.api.deps import app_state, domain_runtime
 from serving.api.messages import check_size
 from serving.api.schemas import DomainChatRequest
 from vertical.core.manifest import load_manifest
+from vertical.core.text import detect_language
 
 router = APIRouter(prefix="/v1/domains", tags=["domains"])
+
+
+def _ui_language(*texts: str) -> str:
+    """The language the UI starts in for this domain: "zh" for a Chinese domain, else "en"."""
+    return "zh" if detect_language("\n".join(t for t in texts if t)) == "zh" else "en"
 
 
 @router.get("")
@@ -26,6 +32,7 @@ def list_domains(request: Request) -> dict:
                 "models": rt.model_ids,
                 "rag": rt.uses_rag,
                 "built": rt.manifest is not None,
+                "language": _ui_language(rt.spec.system_prompt, rt.spec.description),
             }
             for name, rt in sorted(app_state(request).runtimes.items())
             if "*" in allowed or name in allowed

@@ -2,66 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
+from browser import BROWSER_MARKS, REPO, streamlit_page
 
 from finetune.data.feedback import FeedbackStore
 from ui.client import ApiClient
-from ui.launch import stop, streamlit_command, wait_http
-from vertical.core.net import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-REPO = Path(__file__).resolve().parents[2]
 BENCH_OUT = REPO / "bench" / "out"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)"
-    ),
-]
-
-
-@contextmanager
-def streamlit_page(api_url: str, tmp_path: Path, path: str = ""):
-    """`streamlit run ui/app.py` on a free port (waits for /_stcore/health), and a chromium page on it."""
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    env = {**os.environ, "VERTICAL_API_URL": api_url, "VERTICAL_WORKSPACE": str(tmp_path / "workspace")}
-    log_path = tmp_path / "streamlit.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            streamlit_command(port), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            assert wait_http(f"http://127.0.0.1:{port}/_stcore/health", 90, proc), log_path.read_text()
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-                try:
-                    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-                    page.goto(f"http://127.0.0.1:{port}/{path}", wait_until="domcontentloaded")
-                    yield page
-                finally:
-                    browser.close()
-        finally:
-            stop(proc)
+pytestmark = BROWSER_MARKS
 
 
 def test_browser_chat_question_gets_streamed_answer_with_sources(ui_api: dict, tmp_path: Path):
@@ -89,7 +41,7 @@ def test_browser_chat_question_gets_streamed_answer_with_sources(ui_api: dict, t
     assert shot.stat().st_size > 10_000
     api_db = f"sqlite:///{(ui_api['workspace'] / 'vertical.sqlite').resolve()}"  # the API stores feedback
     rows = FeedbackStore(api_db).list("counseling")
-    assert [r.rating for r in rows] == [1] and rows[0].sources[0] == "sleep-hygiene.md"
+    assert [r.rating for r in rows] == [1] and rows[0].sources[0] == "uploads/sleep-hygiene.md"  # uploaded via the API
     BENCH_OUT.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, BENCH_OUT / "ui-chat.png")
 
@@ -114,4 +66,4 @@ def test_browser_upload_shows_live_job_and_report(ui_api: dict, tmp_path: Path):
         page.screenshot(path=str(tmp_path / "ui-knowledge.png"), full_page=True)
         shutil.copy(tmp_path / "ui-knowledge.png", BENCH_OUT / "ui-knowledge.png")
         assert page.get_by_text("corrupt DOCX", exact=False).count() == 1
-    assert "loneliness.txt" in [d["source"] for d in ApiClient(ui_api["url"]).documents("counseling")]
+    assert "uploads/loneliness.txt" in [d["source"] for d in ApiClient(ui_api["url"]).documents("counseling")]

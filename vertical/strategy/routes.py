@@ -145,6 +145,22 @@ def _numbers(scores: dict | None) -> dict[str, float]:
     return {k: v for k, v in (scores or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def _evaluated(results: list[dict]) -> dict:
+    """For the UI: each candidate's scores and 95% intervals, and the report's per-question table (every
+    candidate's answer side by side, and which is better)."""
+    from vertical.strategy.evaluation.report import question_table
+
+    complete = bool(results) and all(isinstance(r.get("items"), list) and r["items"] for r in results)
+    table = question_table(results) if complete else None
+    return {
+        "results": [
+            {"strategy": r.get("strategy"), "scores": _numbers(r.get("scores")), "intervals": r.get("intervals") or {}}
+            for r in results
+        ],
+        "questions": {"headers": table.headers, "rows": table.rows} if table else None,
+    }
+
+
 def _read_report(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -177,6 +193,8 @@ def eval_report(domain: str, request: Request) -> dict:
             "n_items": manifest.eval.get("n_items"),
             "created_at": manifest.created_at,
             "report": manifest.eval.get("report") or {},
+            **_evaluated(results),
+            "safety_report": manifest.safety_report or (report or {}).get("safety_detector"),
         }
     if results:
         chosen = (report or {}).get("chosen") or results[0].get("strategy")
@@ -191,6 +209,8 @@ def eval_report(domain: str, request: Request) -> dict:
             "verdict": (report or {}).get("verdict"),
             "intervals": best.get("intervals") or {},
             "report": {"json": str(report_path)},
+            **_evaluated(results),
+            "safety_report": (report or {}).get("safety_detector"),
         }
     raise NotBuiltError(
         f"domain {runtime.name!r} has no eval report yet",
