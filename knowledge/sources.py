@@ -28,6 +28,14 @@ def uploads_dir(spec: DomainSpec) -> Path:
     return (get_settings().domain_dir(spec.name) / UPLOADS).resolve()
 
 
+def document_roots(spec: DomainSpec) -> list[Path]:
+    """Every folder or file the domain's documents come from: the configured sources, then the uploads
+    folder when it exists. The planner, the CPT corpus and the build's step hashes read this, so an
+    uploaded document counts like a curated one."""
+    uploads = uploads_dir(spec)
+    return [*spec.source_paths, *([uploads] if uploads.is_dir() else [])]
+
+
 def _source_roots(spec: DomainSpec) -> list[tuple[Path, str]]:
     """(folder, prefix) per source folder: uploads first (always "uploads/"), then the configured
     folders, with a prefix only when there are several (curated names stay as they were)."""
@@ -47,8 +55,7 @@ def source_name(path: Path, spec: DomainSpec, given_root: Path | None = None) ->
 
 def discover(spec: DomainSpec, paths: list[Path] | None) -> tuple[list[SourceFile], list[Path]]:
     """Files to ingest (sorted, unique by source name) and the scanned roots (for --sync scope)."""
-    uploads = [uploads_dir(spec)] if uploads_dir(spec).is_dir() else []
-    targets = [Path(p).resolve() for p in paths] if paths else [p.resolve() for p in spec.source_paths] + uploads
+    targets = [Path(p).resolve() for p in (paths or document_roots(spec))]
     files: dict[str, SourceFile] = {}
     for target in targets:
         if not target.exists():

@@ -38,7 +38,9 @@ def load_domain_texts(spec: DomainSpec, report: DataReport | None = None) -> lis
 
     report = report or DataReport()
     docs: list[tuple[str, str]] = []
-    for f in _iter_files(spec.source_paths):
+    from knowledge.sources import document_roots
+
+    for f in _iter_files(document_roots(spec)):
         try:
             if is_supported(f):
                 text = load_file(f, spec.knowledge).text

@@ -53,8 +53,10 @@ class Plan:
 
 
 def _doc_files(spec: DomainSpec) -> list[Path]:
+    from knowledge.sources import document_roots
+
     files: list[Path] = []
-    for root in spec.source_paths:
+    for root in document_roots(spec):
         if root.is_file():
             files.append(root)
         elif root.is_dir():

@@ -149,3 +149,16 @@ def test_chinese_doc_tokens_are_counted_with_the_domain_tokenizer(tmp_path, coun
     for p in files:
         sampled.add(p.read_text(encoding="utf-8"))
     assert abs(sampled.total() - exact) / exact < 0.05
+
+
+def test_uploaded_documents_count_like_curated_ones(counseling_dir):
+    # uploads live in the workspace, not the domain folder: the planner must still see them
+    from knowledge.sources import uploads_dir
+    from vertical.core.spec import load_domain
+
+    spec = load_domain(counseling_dir)
+    before = plan(spec, time_budget_min=60).profile.documents
+    folder = uploads_dir(spec)
+    folder.mkdir(parents=True)
+    (folder / "失眠.md").write_text("# 失眠\n\n睡前一小时放下手机，固定起床时间。\n", encoding="utf-8")
+    assert plan(spec, time_budget_min=60).profile.documents == before + 1

@@ -26,11 +26,12 @@ _ingest_lock = threading.Lock()
 
 def evidence_kb(spec: DomainSpec, on_stage: Callable[[str], None] | None = None) -> Any | None:
     """The domain's KnowledgeBase, ingested once if empty; None when the domain has no documents."""
-    if not spec.knowledge.sources or not any(p.exists() for p in spec.source_paths):
-        return None
     try:
+        from knowledge.sources import document_roots
         from knowledge.store import KnowledgeBase
     except ImportError:
+        return None
+    if not any(p.exists() for p in document_roots(spec)):
         return None
     with _ingest_lock:
         kb = KnowledgeBase.for_domain(spec)

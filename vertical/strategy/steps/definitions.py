@@ -73,7 +73,9 @@ def _dataset_files(spec: DomainSpec) -> list[Path]:
 # ---- ingest -------------------------------------------------------------------------------------
 def _ingest_hash(ctx: BuildContext) -> str:
     s = ctx.spec
-    return hash_values(hash_files(s.source_paths, s.root), s.knowledge, s.embedder, s.name)
+    from knowledge.sources import document_roots
+
+    return hash_values(hash_files(document_roots(s), s.root), s.knowledge, s.embedder, s.name)
 
 
 def _ingest_run(ctx: BuildContext) -> dict[str, Any]:
@@ -181,9 +183,11 @@ def _train_apply(ctx: BuildContext, out: dict[str, Any]) -> None:
 
 
 def _cpt_hash(ctx: BuildContext) -> str:
+    from knowledge.sources import document_roots
+
     s = ctx.spec
     return hash_values(
-        hash_files([*s.source_paths, *_dataset_files(s)], s.root),
+        hash_files([*document_roots(s), *_dataset_files(s)], s.root),
         s.data,
         s.training,
         s.base_model,
