@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from serving.api.protocol import ErrorInfo, ErrorResponse
 from serving.api.state import RETRY_AFTER_S
 from vertical.core.errors import ServerBusyError, VerticalError
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,18 @@ def scrub_paths(text: str | None) -> str | None:
     for root, label in _path_roots():
         text = text.replace(root, label)
     return text
+
+
+def scrub_json(value: T) -> T:
+    """``scrub_paths`` over every string of a JSON-like value: manifests, reports and job rows hold
+    adapter, report and log paths that a client must not see (names like ``<workspace>/…`` stay useful)."""
+    if isinstance(value, str):
+        return scrub_paths(value)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {k: scrub_json(v) for k, v in value.items()}  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [scrub_json(v) for v in value]  # type: ignore[return-value]
+    return value
 
 
 def error_type(status: int) -> str:

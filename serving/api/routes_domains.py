@@ -64,5 +64,7 @@ async def domain_chat(domain: str, body: DomainChatRequest, request: Request) ->
 
 @router.get("/{domain}/manifest")
 def manifest(domain: str, request: Request) -> dict:
+    from serving.api.errors import scrub_json
+
     domain_runtime(request, domain)
-    return load_manifest(domain).model_dump(mode="json")
+    return scrub_json(load_manifest(domain).model_dump(mode="json"))  # adapter and report paths: no server path

@@ -56,11 +56,9 @@ def cancel_job(job_id: str, request: Request) -> dict:
 
 def _public(job: dict) -> dict:
     """A job without server paths: errors and per-file reasons (parser, OS texts) may carry them."""
-    import json
+    from serving.api.errors import scrub_json
 
-    from serving.api.errors import scrub_paths
-
-    return json.loads(scrub_paths(json.dumps(job, ensure_ascii=False)) or "{}")
+    return scrub_json(job)
 
 
 @router.get("/domains/{domain}/documents")

@@ -105,8 +105,10 @@ def test_training_log_is_the_newest_run(own_workspace, tmp_path, counseling_dir,
     atomic_write_json(runs / "old" / "log.json", {"loss_curve": {"train": [[1, 3.0]], "eval": []}})
     time.sleep(0.05)
     atomic_write_json(runs / "new" / "log.json", {"loss_curve": {"train": [[1, 2.0], [2, 1.5]], "eval": [[2, 1.7]]}})
-    log = client.get("/v1/domains/counseling/training").json()
+    response = client.get("/v1/domains/counseling/training")
+    log = response.json()
     assert log["run"] == "new" and log["loss_curve"]["train"][-1] == [2, 1.5]
+    assert str(own_workspace) not in response.text and log["log_path"] == "<workspace>/counseling/runs/new/log.json"
 
 
 def test_bad_strategy_unknown_domain_and_foreign_key(own_workspace, tmp_path, counseling_dir, engine):

@@ -170,6 +170,13 @@ def _read_report(path: Path) -> dict | None:
 
 @router.get("/{domain}/eval")
 def eval_report(domain: str, request: Request) -> dict:
+    """The eval report; report and adapter paths are shown relative to the workspace, never absolute."""
+    from serving.api.errors import scrub_json
+
+    return scrub_json(_eval_report(domain, request))
+
+
+def _eval_report(domain: str, request: Request) -> dict:
     from vertical.core.manifest import try_load_manifest
     from vertical.core.settings import get_settings
 
@@ -220,6 +227,13 @@ def eval_report(domain: str, request: Request) -> dict:
 
 @router.get("/{domain}/training")
 def training_log(domain: str, request: Request) -> dict:
+    """The newest training run's log; its paths are shown relative to the workspace."""
+    from serving.api.errors import scrub_json
+
+    return scrub_json(_training_log(domain, request))
+
+
+def _training_log(domain: str, request: Request) -> dict:
     from vertical.core.settings import get_settings
 
     runtime = domain_runtime(request, domain)
