@@ -41,6 +41,17 @@ def _close_at_exit(ref: weakref.ReferenceType[TransformersEngine]) -> None:
         engine.close()
 
 
+def _similar_lengths(compatible: list[RowRequest], max_batch: int) -> list[RowRequest]:
+    """The oldest request and the ones closest to its prompt length: every row is padded to the longest,
+    so a batch of similar lengths wastes less compute (an eval queues many requests of mixed lengths).
+    The oldest always goes first, so no request waits behind newer ones for ever."""
+    if len(compatible) <= max_batch:
+        return compatible
+    first, rest = compatible[0], compatible[1:]
+    rest = sorted(rest, key=lambda r: abs(len(r.prompt_ids) - len(first.prompt_ids)))  # stable: ties stay FIFO
+    return [first, *rest[: max_batch - 1]]
+
+
 class TransformersEngine(Engine):
     kind = "transformers"
     capabilities = frozenset({"stop", "seed", "top_p"})
@@ -66,6 +77,7 @@ class TransformersEngine(Engine):
         self._busy = 0
         self.batches_run = 0  # for tests and metrics: how many generate() calls were made
         self.max_batch_seen = 0
+        self.padding_tokens = 0  # left-padding positions computed for nothing (prefill and every decode step)
         self._worker = threading.Thread(target=self._loop, name="transformers-engine", daemon=True)
         self._worker.start()
         # A daemon thread still inside torch when the interpreter finalizes aborts the process
@@ -208,7 +220,7 @@ class TransformersEngine(Engine):
                 if len(same) >= self.max_batch or remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            batch = same[: self.max_batch]
+            batch = _similar_lengths(same, self.max_batch)
             for r in batch:
                 self._pending.remove(r)
             self._busy = len(batch)
@@ -266,6 +278,7 @@ class TransformersEngine(Engine):
                 torch.manual_seed(params.seed)
         self.batches_run += 1
         self.max_batch_seen = max(self.max_batch_seen, len(batch))
+        self.padding_tokens += sum(width - len(r.prompt_ids) for r in batch)
         with torch.inference_mode():
             model.generate(
                 input_ids=ids.to(model.device),

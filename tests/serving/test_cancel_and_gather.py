@@ -84,6 +84,30 @@ def test_staggered_arrivals_are_gathered_into_one_batch(generator_name):
         engine.close()
 
 
+def test_queued_requests_are_batched_with_others_of_similar_length(generator_name):
+    """16 requests queued behind a running one, short and long prompts interleaved, max batch 8: the
+    oldest (short) goes first with the other shorts, so no batch pads a short prompt to a long one."""
+    from serving.engines.base import GenerationParams
+    from serving.engines.transformers_engine import TransformersEngine
+
+    short = [{"role": "user", "content": "Hi."}]
+    long = [{"role": "user", "content": "Tell me about sleep. " * 40}]
+    one = GenerationParams(max_new_tokens=1)
+    engine = TransformersEngine(generator_name, window_s=0.05, max_wait_s=0.2)
+    try:
+        engine.generate(short, one)  # warm up
+        gap = len(engine.encode(long)) - len(engine.encode(short))
+        busy = engine.submit(short, GenerationParams(max_new_tokens=48))  # the queue fills behind this one
+        while engine.batches_run < 2:
+            time.sleep(0.01)
+        futures = [engine.submit(short if i % 2 == 0 else long, one) for i in range(16)]
+        engine.padding_tokens = 0
+        assert all(f.result(timeout=120).completion_tokens == 1 for f in futures) and busy.result(timeout=120)
+        assert engine.padding_tokens < gap  # first-come batches would pad 4 short rows by the gap, twice
+    finally:
+        engine.close()
+
+
 def test_api_timeout_returns_504_and_frees_the_engine(runtime, engine):
     from fastapi.testclient import TestClient
 

@@ -5,9 +5,10 @@ evaluated (which may be an unsaved ``auto`` candidate or a baseline, so the save
 consulted). The engine comes from serving's single per-process cache (``serving.engines.shared_engine``),
 the one ``vertical ask`` uses too, so candidates with the same base model and adapter share one loaded model.
 
-Speed: ``answer_many`` keeps ``CONCURRENCY`` (≥ 2 × the engine's batch) questions in flight, so the
-transformers engine's dynamic batching answers them in left-padded batches and the next batch is already
-queued when one ends; ``bench/eval.py`` measures it against one question at a time.
+Speed: ``answer_many`` keeps ``CONCURRENCY`` (4 × the engine's batch) questions in flight, so the
+transformers engine's dynamic batching answers them in left-padded batches, the next batch is already
+queued when one ends, and the engine can pick rows of similar prompt length from that queue (less
+padding); ``bench/eval.py`` measures it against one question at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from vertical.core.manifest import Manifest
 from vertical.core.spec import DomainSpec
 
-CONCURRENCY = 16
+CONCURRENCY = 32
 Progress = Callable[[int, int, float | None], None]  # (answered, total, seconds left or None)
 
 
