@@ -14,6 +14,19 @@ DOCS = ("sleep-hygiene.md", "panic-attacks.md", "grief-and-loss.md")
 
 
 @pytest.fixture(scope="session")
+def pg_server():
+    """One throw-away PostgreSQL (Debian's binaries) for the session's database tests; skipped without them."""
+    from postgres import PostgresServer, unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def serve_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("serve-ws")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from postgres import PostgresServer, database_url, unavailable
+from postgres import database_url
 
 from serving import conversations
 from vertical.core.settings import reset_settings
@@ -19,16 +19,6 @@ from vertical.core.settings import reset_settings
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BASE = "/v1/domains/counseling/conversations"
 A, B = {"Authorization": "Bearer a"}, {"Authorization": "Bearer b"}
-
-
-@pytest.fixture(scope="module")
-def pg_server():
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    server = PostgresServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

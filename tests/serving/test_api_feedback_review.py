@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from postgres import PostgresServer, database_url, unavailable
+from postgres import database_url
 
 from finetune.data import feedback as feedback_module
 from finetune.data.feedback import FeedbackStore
@@ -18,16 +18,6 @@ from vertical.core.settings import reset_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BASE = "/v1/domains/counseling/feedback"
-
-
-@pytest.fixture(scope="module")
-def pg_server():
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    server = PostgresServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
