@@ -1,6 +1,6 @@
 """``KnowledgeBase``: the per-domain store every strategy reads (Chroma + BM25 + the record file).
 
-Search = dense (Chroma, our embeddings) + BM25 (bm25s), fused by weighted reciprocal rank fusion,
+Search = dense (Chroma, our embeddings) + BM25 (bm25s), fused by distribution-based score fusion,
 with Chroma ``where`` filters applied to both sides, an optional fused-score threshold and MMR.
 The record file (records.sqlite) is the committed truth: its content hash tags the BM25 index, which
 is reloaded or rebuilt lazily whenever the two differ, and the retrieval stats rebuilt with it
@@ -29,7 +29,8 @@ from knowledge.confidence import (
     query_terms,
 )
 from knowledge.coverage import UNK_OK, EmbedderCoverage, text_unk_rate
-from knowledge.fusion import mmr, weighted_rrf
+from knowledge.curation import disabled_counts, disabled_ids, enabled_filter
+from knowledge.fusion import mmr, score_fusion, weighted_rrf
 from knowledge.record_manager import RecordStore
 from knowledge.retrieval_stats import RetrievalStats
 from knowledge.vector_store import ChromaStore, collection_name
@@ -50,7 +51,7 @@ class Hit:
     title: str = ""
     heading: str = ""
     position: int = 0
-    score: float = 0.0  # fused (weighted RRF)
+    score: float = 0.0  # fused (distribution-based score fusion, ~0..2 with both arms on)
     dense_score: float | None = None  # cosine similarity, None when only BM25 found it
     bm25_score: float | None = None
     lexical_score: float | None = None  # IDF-weighted share of the query's topical words in this chunk
@@ -92,6 +93,7 @@ class KnowledgeBase:
         self.collection_name = collection_name(domain)
         self._bm25_lock = threading.RLock()  # rebuild may run inside ensure_bm25
         self._stats: RetrievalStats | None = None
+        self._count: tuple[str, int] | None = None  # (content hash, chunk count)
 
     @classmethod
     def for_domain(cls, spec: DomainSpec) -> KnowledgeBase:
@@ -108,18 +110,29 @@ class KnowledgeBase:
         return kb
 
     # ---- reads ------------------------------------------------------------------------------
-    def count(self) -> int:
-        return self.records.chunk_count()
+    def count(self, tag: str | None = None) -> int:
+        """Chunks committed. Counting parses every file's id list (9 ms at 3.6k chunks, on every
+        search), so the count is kept per content hash, which changes with every commit."""
+        wanted = tag or self.content_hash()
+        cached = self._count
+        if cached is not None and cached[0] == wanted:
+            return cached[1]
+        total = self.records.chunk_count()
+        if self.content_hash() == wanted:  # no commit in between: the pair is consistent
+            self._count = (wanted, total)
+        return total
 
     def content_hash(self) -> str:
         return self.records.content_hash()
 
     def list_documents(self) -> list[dict]:
+        off = disabled_counts(self)
         return [
             {
                 "source": r.source,
                 "title": r.title,
                 "chunks": len(r.chunk_ids),
+                "disabled": off.get(r.source, 0),
                 "ingested_at": r.ingested_at,
                 "file_hash": r.file_hash,
             }
@@ -133,10 +146,13 @@ class KnowledgeBase:
         by_id = {i: _hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[i] for i in ids if i in by_id]
 
-    def all_chunks(self, limit: int | None = None) -> list[Hit]:
+    def all_chunks(self, limit: int | None = None, include_disabled: bool = False) -> list[Hit]:
+        """Every chunk in document order; chunks a reviewer disabled are left out (they feed training data
+        synthesis too, and a chunk judged wrong for answers is wrong to train on) unless asked for."""
         got = self.vectors.get()
+        off = frozenset() if include_disabled else disabled_ids(self)
         hits = sorted(
-            (_hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])),
+            (_hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]) if i not in off),
             key=lambda h: (h.source, h.position),
         )
         return hits[:limit] if limit is not None else hits
@@ -154,16 +170,16 @@ class KnowledgeBase:
             source = "calibrated on this KB" if calibration else "default, KB not calibrated"
         return decide(hits, threshold, params.min_confidence, source)
 
-    def coverage(self) -> EmbedderCoverage | None:
+    def coverage(self, tag: str | None = None) -> EmbedderCoverage | None:
         """The embedder's unknown-token rate on this KB (measured when the KB last changed)."""
-        stats = self.stats()
+        stats = self.stats(tag)
         return stats.coverage if stats else None
 
-    def dense_weight(self) -> tuple[float, str | None]:
+    def dense_weight(self, tag: str | None = None) -> tuple[float, str | None]:
         """The dense weight search uses, and a note when it differs from retrieval.dense_weight."""
         params = self.knowledge.retrieval
         adapt = params.adapt_dense_weight and params.dense_weight > 0 and params.bm25_weight > 0  # BM25 must be on
-        coverage = self.coverage() if adapt else None
+        coverage = self.coverage(tag) if adapt else None
         if coverage is None or not coverage.poor:
             return params.dense_weight, None
         weight = params.dense_weight * coverage.dense_factor()
@@ -177,9 +193,9 @@ class KnowledgeBase:
         note = self.dense_weight()[1]
         return [note] if note else []
 
-    def stats(self) -> RetrievalStats | None:
+    def stats(self, tag: str | None = None) -> RetrievalStats | None:
         """Coverage, word frequencies and calibration for the committed chunk set (recomputed when stale)."""
-        wanted = (self.content_hash(), self.embedder)
+        wanted = (tag or self.content_hash(), self.embedder)  # ``tag``: a content hash the caller just read
         cached = self._stats
         if cached is not None and cached.tag() == wanted:
             return cached
@@ -219,17 +235,19 @@ class KnowledgeBase:
             raise KnowledgeError("empty search query", hint="pass the question text to search for")
         params = self.knowledge.retrieval
         k = k or params.top_k
-        total = self.count()
+        tag = self.content_hash()  # read once: each read opens the record file
+        total = self.count(tag)
         if total == 0:
             return []
         n = min(total, max(k * _CANDIDATES_PER_HIT, _MIN_CANDIDATES))
-        dense_weight, _ = self.dense_weight()
+        dense_weight, _ = self.dense_weight(tag)
         use_dense = dense_weight > 0
         qvec = embed_query(self.embedder, query) if use_dense or params.mmr else None
         empty: dict[str, list] = {"ids": [], "distances": [], "documents": [], "metadatas": []}
+        enabled = enabled_filter(self, where, n)  # curation: disabled chunks leave both arms
         try:
             dense = (
-                self.vectors.query(qvec, n, where=where, embeddings=params.mmr)
+                enabled.dense(self.vectors.query(qvec, enabled.dense_n, where=enabled.where, embeddings=params.mmr))
                 if qvec is not None and use_dense
                 else empty
             )
@@ -241,15 +259,11 @@ class KnowledgeBase:
                 f"search failed for filter {where!r}: {exc}",
                 hint="use Chroma where syntax, e.g. {'source': 'sleep-hygiene.md'}",
             ) from exc
-        sparse = self._bm25_search(query, n, allowed)
-        fused = weighted_rrf(
-            {"dense": dense["ids"], "bm25": [i for i, _ in sparse]},
-            {"dense": dense_weight, "bm25": params.bm25_weight},
-            params.rrf_k,
-        )
+        sparse = enabled.sparse(self._bm25_search(query, enabled.sparse_n, allowed, tag))
+        dense_cos = {i: 1.0 - float(d) for i, d in zip(dense["ids"], dense["distances"])}
+        fused = self._fuse(dense_cos, sparse, {"dense": dense_weight, "bm25": params.bm25_weight})
         if params.score_threshold is not None:
             fused = [(i, s) for i, s in fused if s >= params.score_threshold]
-        dense_cos = {i: 1.0 - float(d) for i, d in zip(dense["ids"], dense["distances"])}
         bm25_scores = dict(sparse)
         if params.mmr and len(fused) > k and qvec is not None:
             fused = self._mmr(qvec, fused, k, params.mmr_lambda)
@@ -257,7 +271,7 @@ class KnowledgeBase:
         known = {i: _hit(i, d, m) for i, d, m in zip(dense["ids"], dense["documents"], dense["metadatas"])}
         missing = [i for i, _ in fused if i not in known]
         known.update({h.chunk_id: h for h in self.get_chunks(missing)})
-        stats = self.stats()
+        stats = self.stats(tag)
         terms = query_terms(query)
         coverage = stats.coverage if stats else None
         trusted = (coverage is None or not coverage.poor) and text_unk_rate(self.embedder, query) <= UNK_OK
@@ -275,6 +289,15 @@ class KnowledgeBase:
                 hit.lexical_score, hit.query_coverage = round(lexical_score(terms, text, stats.lexical), 4), together
         return hits
 
+    def _fuse(
+        self, dense_cos: dict[str, float], sparse: list[tuple[str, float]], weights: dict[str, float]
+    ) -> list[tuple[str, float]]:
+        """Distribution-based score fusion (see knowledge.fusion); ``retrieval.fusion: rrf`` is weighted RRF."""
+        params = self.knowledge.retrieval
+        if params.fusion == "rrf":
+            return weighted_rrf({"dense": list(dense_cos), "bm25": [i for i, _ in sparse]}, weights, params.rrf_k)
+        return score_fusion({"dense": list(dense_cos.items()), "bm25": sparse}, weights)
+
     def _mmr(self, qvec: np.ndarray, fused: list[tuple[str, float]], k: int, lam: float) -> list[tuple[str, float]]:
         ids = [i for i, _ in fused]
         got = self.vectors.get(ids=ids, embeddings=True)
@@ -285,13 +308,13 @@ class KnowledgeBase:
         return [(ids[j], score[ids[j]]) for j in order]
 
     # ---- BM25 side --------------------------------------------------------------------------
-    def _bm25_search(self, query: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
-        self.ensure_bm25()
+    def _bm25_search(self, query: str, n: int, allowed: set[str] | None, tag: str) -> list[tuple[str, float]]:
+        self.ensure_bm25(tag)
         return self.bm25.search(query, n, allowed)
 
-    def ensure_bm25(self) -> None:
+    def ensure_bm25(self, tag: str | None = None) -> None:
         """Make the in-process BM25 match the committed chunk set (load, or rebuild if stale)."""
-        wanted = self.content_hash()
+        wanted = tag or self.content_hash()
         if self.bm25.loaded_tag == wanted:
             return
         with self._bm25_lock:
