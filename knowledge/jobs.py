@@ -8,9 +8,11 @@ is checked between files. Progress is a thread-safe dict the API can poll.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
+import queue
 import threading
 import time
 import uuid
@@ -23,11 +25,12 @@ from knowledge.budget import file_budget
 from knowledge.chunking import Chunk
 from knowledge.loaders import SkipFile, check_size, load_bytes
 from knowledge.sources import SourceFile, discover, in_scope
-from vertical.core.errors import IngestError, VerticalError
+from vertical.core.errors import IngestBusyError, IngestError, VerticalError
 from vertical.core.settings import get_settings
 from vertical.core.spec import DomainSpec
 
 EMBED_GROUP_CHUNKS = 256  # chunks collected across files before one encode call
+LOADER_QUEUE_FILES = 64  # files parsed ahead of the embed loop (bounds memory on big folders)
 CHUNKER_VERSION = 2  # 2: one section per record (json/yaml/csv/xlsx), long lines cut before sentence splitting
 
 
@@ -69,27 +72,15 @@ class IngestReport:
         return bool(self.chunks_written or self.chunks_removed or self.deleted or self.recovered)
 
     def to_dict(self) -> dict[str, Any]:
+        lists = ("added", "updated", "unchanged", "deleted")  # counts at the top, names under "files"
+        kept = ("skipped", "failed", "notes", "recovered", "chunks_written", "chunks_removed", "chunks_total")
         return {
-            "added": len(self.added),
-            "updated": len(self.updated),
-            "unchanged": len(self.unchanged),
-            "deleted": len(self.deleted),
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "notes": self.notes,
-            "recovered": self.recovered,
-            "chunks_written": self.chunks_written,
-            "chunks_removed": self.chunks_removed,
-            "chunks_total": self.chunks_total,
+            **{name: len(getattr(self, name)) for name in lists},
+            **{name: getattr(self, name) for name in kept},
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
             "retrieval": self.retrieval,
-            "files": {
-                "added": self.added,
-                "updated": self.updated,
-                "unchanged": self.unchanged,
-                "deleted": self.deleted,
-            },
+            "files": {name: getattr(self, name) for name in lists},
         }
 
 
@@ -116,7 +107,7 @@ class _DomainLock:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             fh.close()
-            raise IngestError(
+            raise IngestBusyError(  # its own class: the queue retries it instead of failing the job
                 "another ingest is already running for this domain",
                 hint="wait for it to finish (or cancel it), then run again",
             ) from exc
@@ -138,15 +129,8 @@ class IngestJob:
         self.report = IngestReport()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
-        self._progress: dict[str, Any] = {
-            "files_done": 0,
-            "files_total": 0,
-            "chunks": 0,
-            "chunks_embedded": 0,
-            "embed_rate": 0.0,
-            "current": "",
-            "elapsed_s": 0.0,
-        }
+        self._progress: dict[str, Any] = dict(files_done=0, files_total=0, chunks=0, chunks_embedded=0)
+        self._progress.update(embed_rate=0.0, current="", elapsed_s=0.0)
         self._on_progress: Callable[[dict], None] | None = None
         self._started = 0.0
         self._embed_seconds = 0.0
@@ -169,15 +153,9 @@ class IngestJob:
         r = self.report
         with self._lock:
             self._progress.update(values)
-            self._progress.update(
-                added=len(r.added),
-                updated=len(r.updated),
-                unchanged=len(r.unchanged),
-                skipped=len(r.skipped),
-                failed=len(r.failed),
-                deleted=len(r.deleted),
-                elapsed_s=round(time.perf_counter() - self._started, 2),
-            )
+            counts = {name: len(getattr(r, name)) for name in ("added", "updated", "unchanged", "deleted")}
+            counts.update(skipped=len(r.skipped), failed=len(r.failed))
+            self._progress.update(counts, elapsed_s=round(time.perf_counter() - self._started, 2))
             snapshot = {**self._progress, "status": self.status}
         if self._on_progress is not None:
             self._on_progress(snapshot)
@@ -252,50 +230,92 @@ class IngestJob:
             self.report.notes.append({"path": "", "note": warning})
 
     def _ingest(self, kb: Any, files: list[SourceFile]) -> None:
+        """Embed and commit here while a loader thread reads, parses and chunks the next files
+        (torch releases the GIL in the forward pass, so parsing runs beside it). Files arrive in
+        order; every report entry and commit is made on this thread, as before."""
         config = chunk_config(self.spec)
         records = kb.records.files()
-        chunker = None
+        prepared: queue.Queue = queue.Queue(maxsize=LOADER_QUEUE_FILES)
+        stop = threading.Event()
+        loader = threading.Thread(
+            target=self._load_files, args=(files, records, config, prepared, stop), name="ingest-loader", daemon=True
+        )
+        loader.start()
         group: list[_Prepared] = []
-        for file in files:
-            if self.cancelled:
-                break
-            self._update(current=file.source)
-            try:
-                check_size(file.path, self.spec.knowledge)
-                data = file.path.read_bytes()
-            except SkipFile as exc:
-                self._skip(file, exc.reason)
-                continue
-            except OSError as exc:
-                self._fail(file, f"cannot read: {exc}")
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            record = records.get(file.source)
-            if record is not None and record.file_hash == digest and record.config == config:
-                self.report.unchanged.append(file.source)
-                self._file_done(file.source)
-                continue
-            try:
-                if chunker is None:
-                    chunker = self._chunker()
-                with file_budget(self.spec.knowledge.max_file_seconds):  # parse + chunk, not the model load
-                    document = load_bytes(data, file.path, self.spec.knowledge)
-                    chunks = chunker.chunk(document, file.source)
-                if not chunks:
-                    raise SkipFile("no text after chunking")
-            except SkipFile as exc:
-                self._skip(file, exc.reason)
-                continue
-            except Exception as exc:  # a parser bug on one odd file must not stop the job
-                self._fail(file, f"{type(exc).__name__}: {exc}")
-                continue
-            self.report.notes.extend({"path": file.source, "note": n} for n in document.notes)
-            group.append(_Prepared(file, digest, document.title, chunks, record is None))
-            if sum(len(p.chunks) for p in group) >= EMBED_GROUP_CHUNKS:
+        try:
+            while not self.cancelled:
+                item = prepared.get()
+                if item is None:
+                    break
+                kind, file, payload = item
+                if kind == "error":
+                    raise payload
+                self._update(current=file.source)
+                if kind == "skip":
+                    self._skip(file, payload)
+                elif kind == "fail":
+                    self._fail(file, payload)
+                elif kind == "unchanged":
+                    self.report.unchanged.append(file.source)
+                    self._file_done(file.source)
+                else:
+                    ready, notes = payload
+                    self.report.notes.extend({"path": file.source, "note": n} for n in notes)
+                    group.append(ready)
+                    if sum(len(p.chunks) for p in group) >= EMBED_GROUP_CHUNKS:
+                        self._flush(kb, group, config)
+                        group = []
+            if group:
                 self._flush(kb, group, config)
-                group = []
-        if group:
-            self._flush(kb, group, config)
+        finally:
+            stop.set()
+            with contextlib.suppress(queue.Empty):  # unblock a loader waiting on a full queue
+                while True:
+                    prepared.get_nowait()
+            loader.join()
+
+    def _load_files(self, files: list[SourceFile], records: dict, config: str, out: queue.Queue, stop: Any) -> None:
+        """The loader thread: one (kind, file, payload) per file, then None (or ("error", None, exc))."""
+        chunker: list[Any] = []
+
+        def put(item: Any) -> None:
+            while not stop.is_set():
+                with contextlib.suppress(queue.Full):
+                    return out.put(item, timeout=0.1)
+
+        try:
+            for file in files:
+                if self.cancelled or stop.is_set():
+                    break
+                put(self._load_one(file, records.get(file.source), config, chunker))
+        except BaseException as exc:  # noqa: BLE001 - handed to the job thread, which raises it
+            return put(("error", None, exc))
+        put(None)
+
+    def _load_one(self, file: SourceFile, record: Any, config: str, chunker: list[Any]) -> tuple:
+        try:
+            check_size(file.path, self.spec.knowledge)
+            data = file.path.read_bytes()
+        except SkipFile as exc:
+            return "skip", file, exc.reason
+        except OSError as exc:
+            return "fail", file, f"cannot read: {exc}"
+        digest = hashlib.sha256(data).hexdigest()
+        if record is not None and record.file_hash == digest and record.config == config:
+            return "unchanged", file, None
+        try:
+            if not chunker:
+                chunker.append(self._chunker())  # loaded on the first changed file only
+            with file_budget(self.spec.knowledge.max_file_seconds):  # parse + chunk, not the model load
+                document = load_bytes(data, file.path, self.spec.knowledge)
+                chunks = chunker[0].chunk(document, file.source)
+            if not chunks:
+                raise SkipFile("no text after chunking")
+        except SkipFile as exc:
+            return "skip", file, exc.reason
+        except Exception as exc:  # a parser bug on one odd file must not stop the job
+            return "fail", file, f"{type(exc).__name__}: {exc}"
+        return "ready", file, (_Prepared(file, digest, document.title, chunks, record is None), document.notes)
 
     def _chunker(self) -> Any:
         from knowledge.chunking import TokenChunker
