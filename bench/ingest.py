@@ -1,18 +1,25 @@
 """Ingest throughput: ours (IngestJob → Chroma + BM25) vs a LlamaIndex IngestionPipeline + VectorStoreIndex.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py [--public-docs 120]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py [--public-docs 120] [--long-docs 4]
 
 Corpus: the counseling docs (md/txt/html/pdf/docx) plus news articles from gensim's test corpus
-``lee_background.cor`` (read straight from the gensim wheel fetched with ``pip download --no-deps``;
-gensim itself is not installed). Both arms use the same SentenceTransformer object, the same token
-chunk size/overlap and start with the model warm. Writes bench/out/knowledge_ingest.json.
+``lee_background.cor`` plus long documents (~150 KB each: consecutive articles of gensim's shortened
+enwiki dump, wiki markup stripped to markdown), read straight from the gensim wheel fetched with
+``pip download --no-deps`` (gensim itself is not installed). Both arms use the same SentenceTransformer
+object, the same token chunk size/overlap and start with the model warm; ours runs at the default
+precision and at fp32, LlamaIndex at fp32 and under the same bf16 autocast, so each precision has a
+like-for-like pair. Writes bench/out/knowledge_ingest.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import bz2
+import html
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,16 +27,18 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 COUNSELING = REPO / "examples" / "counseling"
+WIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
 
-def gensim_file(name: str) -> str:
-    """Text of ``gensim/test/test_data/<name>`` from the gensim wheel (downloaded once, not installed)."""
+def gensim_bytes(name: str) -> bytes:
+    """Bytes of ``gensim/test/test_data/<name>`` from the gensim wheel (downloaded once, not installed)."""
     cache = OUT / "wheels"
     wheels = sorted(cache.glob("gensim-*.whl"))
     if not wheels:
@@ -51,7 +60,51 @@ def gensim_file(name: str) -> str:
         )
         wheels = sorted(cache.glob("gensim-*.whl"))
     with zipfile.ZipFile(wheels[-1]) as zf:
-        return zf.read(f"gensim/test/test_data/{name}").decode("utf-8", errors="replace")
+        return zf.read(f"gensim/test/test_data/{name}")
+
+
+def gensim_file(name: str) -> str:
+    return gensim_bytes(name).decode("utf-8", errors="replace")
+
+
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_TABLE = re.compile(r"\{\|.*?\|\}", re.S)
+_REF = re.compile(r"<ref[^>/]*/>|<ref[^>]*>.*?</ref>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_FILE_LINK = re.compile(r"\[\[(?:File|Image|Category):[^\[\]]*(?:\[\[[^\]]*\]\][^\[\]]*)*\]\]")
+_LINK = re.compile(r"\[\[(?:[^|\]]*\|)?([^\]]*)\]\]")
+_EXTERNAL = re.compile(r"\[https?://\S+\s*([^\]]*)\]")
+_HEADING = re.compile(r"^(={2,6})\s*(.*?)\s*\1\s*$", re.M)
+
+
+def wiki_articles(min_chars: int = 0) -> list[tuple[str, str]]:
+    """(title, markdown text) of the non-redirect articles in gensim's shortened enwiki dump: wiki
+    markup stripped to prose, ``== Section ==`` turned into markdown headings."""
+    raw = bz2.decompress(gensim_bytes(WIKI_DUMP)).decode("utf-8")
+    articles = []
+    for _, el in ElementTree.iterparse(io.StringIO(raw)):
+        if not el.tag.endswith("}page"):
+            continue
+        title = next(c.text for c in el.iter() if c.tag.endswith("}title")) or ""
+        text = next(c.text for c in el.iter() if c.tag.endswith("}text")) or ""
+        el.clear()
+        if text.lower().startswith("#redirect"):
+            continue
+        text = html.unescape(_REF.sub("", text))
+        text = _REF.sub("", text)
+        while True:  # templates nest: strip innermost first
+            stripped = _TEMPLATE.sub("", text)
+            if stripped == text:
+                break
+            text = stripped
+        text = _TABLE.sub("", _FILE_LINK.sub("", text))
+        text = _EXTERNAL.sub(r"\1", _LINK.sub(r"\1", text))
+        text = _TAG.sub("", text).replace("'''", "").replace("''", "")
+        text = _HEADING.sub(lambda m: "#" * (len(m.group(1))) + " " + m.group(2), text)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+        if len(text) >= min_chars:
+            articles.append((title, f"# {title}\n\n{text}\n"))
+    return articles
 
 
 def lee_documents(limit: int | None = None) -> list[str]:
@@ -59,22 +112,40 @@ def lee_documents(limit: int | None = None) -> list[str]:
     return docs[:limit] if limit else docs
 
 
-def build_corpus(folder: Path, public_docs: int) -> Path:
-    """domain.yaml + docs/: counseling docs and ``public_docs`` lee_background articles as .txt."""
+def long_documents(n: int, target_chars: int = 150_000) -> list[str]:
+    """``n`` long markdown documents (~50-200 KB): consecutive enwiki articles joined until ``target_chars``."""
+    docs: list[str] = []
+    current = ""
+    for _, text in wiki_articles(min_chars=2000):
+        current += text + "\n"
+        if len(current) >= target_chars:
+            docs.append(current[:200_000])
+            current = ""
+            if len(docs) == n:
+                break
+    return docs
+
+
+def build_corpus(folder: Path, public_docs: int, long_docs: int = 0) -> Path:
+    """domain.yaml + docs/: counseling docs, ``public_docs`` lee_background articles as .txt and
+    ``long_docs`` long wiki documents as .md."""
     shutil.copytree(COUNSELING / "docs", folder / "docs")
     shutil.copy(COUNSELING / "domain.yaml", folder / "domain.yaml")
     for i, text in enumerate(lee_documents(public_docs)):
         (folder / "docs" / f"lee-{i:03d}.txt").write_text(text + "\n", encoding="utf-8")
+    for i, text in enumerate(long_documents(long_docs) if long_docs else []):
+        (folder / "docs" / f"wiki-long-{i}.md").write_text(text, encoding="utf-8")
     return folder
 
 
-def run_ours(domain: Path, workspace: Path) -> dict:
+def run_ours(domain: Path, workspace: Path, precision: str = "auto") -> dict:
     from knowledge.jobs import IngestJob
     from knowledge.store import KnowledgeBase
     from vertical.core.settings import reset_settings
     from vertical.core.spec import load_domain
 
     os.environ["VERTICAL_WORKSPACE"] = str(workspace)
+    os.environ["VERTICAL_EMBED_PRECISION"] = precision
     reset_settings()
     spec = load_domain(domain)
     started = time.perf_counter()
@@ -152,14 +223,20 @@ def run_llamaindex(domain: Path, chunk_size: int, chunk_overlap: int, embedder_n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--public-docs", type=int, default=120, help="lee_background articles to add")
+    parser.add_argument("--long-docs", type=int, default=4, help="~150 KB wiki documents to add")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     sys.path.insert(0, str(REPO))
     from vertical.core.loaders import load_embedder, load_tokenizer
     from vertical.core.settings import get_settings
     from vertical.core.spec import load_domain
 
     with tempfile.TemporaryDirectory() as tmp:
-        domain = build_corpus(Path(tmp) / "corpus", args.public_docs)
+        domain = build_corpus(Path(tmp) / "corpus", args.public_docs, args.long_docs)
         spec = load_domain(domain)
         load_embedder(spec.embedder).encode(["warm up"])  # both arms start with the model loaded
         load_tokenizer(spec.embedder)
@@ -175,11 +252,13 @@ def main() -> None:
             text_only, spec.knowledge.chunk_size, spec.knowledge.chunk_overlap, spec.embedder, bf16=True
         )
         ours_text = run_ours(text_only, Path(tmp) / "ws-text")
+        ours_text_fp32 = run_ours(text_only, Path(tmp) / "ws-text-fp32", precision="fp32")
         ours_all = run_ours(domain, Path(tmp) / "ws-all")
     from knowledge.embedding import cpu_has_native_bf16
 
     result = {
         "ours_text_only": ours_text,
+        "ours_text_only_fp32": ours_text_fp32,
         "ours_all_formats": ours_all,
         "llamaindex_text_only": llama,
         "llamaindex_text_only_bf16": llama_bf16,
@@ -187,7 +266,11 @@ def main() -> None:
         "cpu_native_bf16": cpu_has_native_bf16(),
         "speedup_docs_per_s": ours_text["docs_per_s"] / llama["docs_per_s"],
         "speedup_vs_llamaindex_bf16": ours_text["docs_per_s"] / llama_bf16["docs_per_s"],
+        "speedup_fp32_vs_llamaindex_fp32": ours_text_fp32["docs_per_s"] / llama["docs_per_s"],
         "public_docs": args.public_docs,
+        "long_docs": args.long_docs,
+        "load_average": os.getloadavg(),
+        "torch_threads": __import__("torch").get_num_threads(),
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "knowledge_ingest.json").write_text(json.dumps(result, indent=2))
