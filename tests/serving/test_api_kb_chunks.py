@@ -136,6 +136,9 @@ def test_disabling_a_whole_document_then_enabling_it(api: dict):
     assert all(c["disabled"] for c in _chunks(client, PANIC)["chunks"])
     docs = {d["source"]: d for d in client.get(f"/v1/domains/{DOMAIN}/documents").json()["documents"]}
     assert docs[PANIC]["disabled"] == n and docs[PANIC]["chunks"] == n  # disabled, not deleted
+    kb = api["kb"]  # training data synthesis reads all_chunks: a disabled chunk is not trained on either
+    assert not any(h.source == PANIC for h in kb.all_chunks())
+    assert sum(h.source == PANIC for h in kb.all_chunks(include_disabled=True)) == n
     assert client.post(f"/v1/domains/{DOMAIN}/documents/{PANIC}/enable").json()["disabled"] == 0
     assert any(h["source"] == PANIC for h in _search(client, question))
 
