@@ -96,21 +96,20 @@ def adapter_for(spec: DomainSpec, manifest: Manifest | None) -> tuple[str, str] 
     return f"{spec.name}--{path.name}", str(path)
 
 
-def describe(spec: DomainSpec, manifest: Manifest | None, rag: bool) -> list[str]:
+def describe(spec: DomainSpec, manifest: Manifest | None) -> list[str]:
     if manifest is not None:
         return [
             f"manifest: strategy {manifest.strategy}, built {manifest.created_at}"
             + (f", adapter {manifest.adapter_path}" if manifest.adapter_path else "")
         ]
-    return [
-        f"no build manifest for {spec.name}: serving from domain.yaml"
-        + (" with RAG over the existing knowledge base" if rag else " without retrieval (knowledge base empty)")
-    ]
+    # an unbuilt domain retrieves whenever its KB has chunks (uploads arrive while it is served): a note
+    # fixed at start-up ("knowledge base empty") would contradict the retrieval step of later answers
+    return [f"no build manifest for {spec.name}: serving from domain.yaml (retrieval while its KB has chunks)"]
 
 
 def load_runtime(folder: Path | str, engine: Engine, adapter: str | None = None) -> DomainRuntime:
     spec = load_domain(folder)
     manifest = try_load_manifest(spec.name)
     runtime = DomainRuntime(spec=spec, engine=engine, manifest=manifest, adapter=adapter)
-    runtime.notes = describe(spec, manifest, runtime.uses_rag) + runtime.notes
+    runtime.notes = describe(spec, manifest) + runtime.notes
     return runtime

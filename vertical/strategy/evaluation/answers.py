@@ -57,7 +57,7 @@ def runtime_for(spec: DomainSpec, manifest: Manifest) -> Any:
     adapter = adapter_for(spec, manifest)
     engine = shared_engine(spec, dict([adapter]) if adapter else {})
     runtime = DomainRuntime(spec=spec, engine=engine, manifest=manifest, adapter=adapter[0] if adapter else None)
-    runtime.notes = describe(spec, manifest, manifest.uses_rag)
+    runtime.notes = describe(spec, manifest)
     if manifest.uses_rag:
         runtime.kb()  # open the KB before the worker threads
     return runtime
