@@ -133,26 +133,14 @@ def scores(ranked: list[str], relevant: str, k: int = 10) -> tuple[float, float]
     return (1.0 / math.log2(rank + 2), 1.0) if rank is not None else (0.0, 0.0)
 
 
-def _rrf_fuse(self, dense_cos: dict, sparse: list, weights: dict) -> list:
-    """The previous fusion (weighted RRF, rrf_k), as the side-by-side baseline arm."""
-    from knowledge.fusion import weighted_rrf
-
-    rankings = {"dense": list(dense_cos), "bm25": [i for i, _ in sparse]}
-    return weighted_rrf(rankings, weights, self.knowledge.retrieval.rrf_k)
-
-
 def run_arm(spec, pages: list[dict], dense: float, bm25: float, rrf: bool = False) -> dict[str, list[float]]:
-    from unittest import mock
-
+    """One arm's per-query scores; ``rrf``: the previous fusion (weighted RRF) as the side-by-side baseline."""
     from knowledge.store import KnowledgeBase
-
-    if rrf:
-        with mock.patch.object(KnowledgeBase, "_fuse", _rrf_fuse):
-            return run_arm(spec, pages, dense, bm25)
 
     arm = spec.model_copy(deep=True)
     arm.root = spec.root
     arm.knowledge.retrieval.dense_weight, arm.knowledge.retrieval.bm25_weight = dense, bm25
+    arm.knowledge.retrieval.fusion = "rrf" if rrf else "score"
     kb = KnowledgeBase.for_domain(arm)
     ndcg, recall = [], []
     for p in pages:
