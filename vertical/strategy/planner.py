@@ -154,6 +154,19 @@ def _count_records(path: Path) -> int:
         return sum(1 for line in fh if line.strip())
 
 
+def _count_answers(spec: DomainSpec, dataset: Any, records: int) -> int:
+    """Assistant answers in a dataset: what SFT learns from (a long session is many examples, not one).
+    Falls back to one per record when the file cannot be parsed (``data inspect`` reports why)."""
+    from finetune.data.formats import read_dataset
+    from vertical.core.errors import VerticalError
+
+    try:
+        conversations, _ = read_dataset(spec, dataset)
+    except VerticalError:
+        return records
+    return sum(1 for c in conversations for t in c.turns if t.role == "assistant")
+
+
 def _gpu() -> tuple[bool, str, float]:
     try:
         import torch
@@ -188,7 +201,7 @@ def profile_domain(spec: DomainSpec, time_budget_min: float | None = None) -> tu
         warnings.extend(_embedder_warnings(spec))
     tokenizer = _domain_tokenizer(spec)
     doc_tokens = count_file_tokens(docs, tokenizer)
-    conversations = pairs = 0
+    conversations = pairs = answers = 0
     text_files: list[Path] = []
     for ds in spec.data.datasets:
         if ds.split != "train":
@@ -209,6 +222,7 @@ def profile_domain(spec: DomainSpec, time_budget_min: float | None = None) -> tu
             pairs += records
         else:
             conversations += records
+            answers += _count_answers(spec, ds, records)
             if ds.format == "alpaca" and spec.training.preference.references:
                 pairs += records  # each reference answer over the base model's own answer is a pair
     text_tokens = count_file_tokens(text_files, tokenizer) if text_files else 0
@@ -216,14 +230,17 @@ def profile_domain(spec: DomainSpec, time_budget_min: float | None = None) -> tu
     if spec.eval.file is not None and spec.path(spec.eval.file).is_file():
         eval_questions = _count_records(spec.path(spec.eval.file))
     if spec.training.preference.feedback:
-        from finetune.data.feedback import store_for
+        from finetune.data.feedback import store_for, training_rows
 
-        pairs += store_for().counts(spec.name)["corrected"]
+        # corrections become pairs; once the review queue is in use, only those accepted as preference data
+        rows = training_rows(store_for().list(spec.name), "preference")
+        pairs += sum(1 for r in rows if r.correction)
     gpu, gpu_name, gpu_mem = _gpu()
     profile = Profile(
         documents=len(docs),
         doc_tokens=doc_tokens,
         conversations=conversations,
+        answers=answers,
         raw_corpus_tokens=doc_tokens + text_tokens,
         doc_change_days_30=_change_days(docs),
         kb_syncs_30=kb_syncs_since(spec.name),

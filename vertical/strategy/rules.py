@@ -37,6 +37,8 @@ class Profile:
     documents: int = 0
     doc_tokens: int = 0
     conversations: int = 0
+    # assistant answers SFT learns from (a 72-turn session holds 36); None = one per conversation
+    answers: int | None = None
     raw_corpus_tokens: int = 0
     doc_change_days_30: int = 0  # distinct days on which a document changed in the last 30 days
     kb_syncs_30: int = 0  # builds in the last 30 days whose ingest changed the KB
@@ -47,6 +49,11 @@ class Profile:
     gpu_mem_gb: float = 0.0
     cpu_cores: int = 1
     time_budget_min: float | None = None
+
+    @property
+    def examples(self) -> int:
+        """Supervised examples for the SFT rules: answers when counted, else conversations."""
+        return self.conversations if self.answers is None else self.answers
 
     @property
     def sft_minutes(self) -> float:
@@ -62,7 +69,9 @@ class Profile:
 
     def fields(self) -> dict:
         data = asdict(self)
-        data.update(sft_minutes=round(self.sft_minutes, 1), cpt_minutes=round(self.cpt_minutes, 1))
+        data.update(
+            sft_minutes=round(self.sft_minutes, 1), cpt_minutes=round(self.cpt_minutes, 1), examples=self.examples
+        )
         return data
 
 
@@ -108,15 +117,17 @@ RULES: list[Rule] = [
     # --- conversations → sft
     Rule(
         "enough-conversations",
-        lambda p: p.conversations >= SFT_MIN_EXAMPLES,
+        lambda p: p.examples >= SFT_MIN_EXAMPLES,
         Effect("allow", "sft"),
-        "{conversations} conversations/QA pairs → sft worthwhile (style and behaviour; ~{sft_minutes} min per epoch)",
+        "{examples} answers in {conversations} conversations/QA pairs → sft worthwhile (style and behaviour; "
+        "~{sft_minutes} min per epoch)",
     ),
     Rule(
         "few-conversations",
-        lambda p: 0 < p.conversations < SFT_MIN_EXAMPLES,
+        lambda p: p.conversations > 0 and p.examples < SFT_MIN_EXAMPLES,
         Effect("block", "sft"),
-        f"only {{conversations}} conversations (< {SFT_MIN_EXAMPLES}) → sft skipped; they serve as few-shot examples",
+        f"only {{examples}} answers in {{conversations}} conversations (< {SFT_MIN_EXAMPLES}) → sft skipped; "
+        "they serve as few-shot examples",
     ),
     Rule(
         "no-conversations",
@@ -126,7 +137,7 @@ RULES: list[Rule] = [
     ),
     Rule(
         "sft-over-budget",
-        lambda p: p.conversations >= SFT_MIN_EXAMPLES and _over_budget(p.sft_minutes, p),
+        lambda p: p.examples >= SFT_MIN_EXAMPLES and _over_budget(p.sft_minutes, p),
         Effect("block", "sft"),
         "sft needs ~{sft_minutes} min here but the time budget is {time_budget_min} min → sft skipped",
     ),

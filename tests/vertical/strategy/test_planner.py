@@ -162,3 +162,34 @@ def test_uploaded_documents_count_like_curated_ones(counseling_dir):
     folder.mkdir(parents=True)
     (folder / "失眠.md").write_text("# 失眠\n\n睡前一小时放下手机，固定起床时间。\n", encoding="utf-8")
     assert plan(spec, time_budget_min=60).profile.documents == before + 1
+
+
+def test_long_sessions_count_as_many_answers_for_sft():
+    # xinli has 40 conversations (42-, 58- and 72-turn sessions among them) and 30 QA pairs: 70 records
+    # but 260 supervised answers; counting records told this Chinese team that SFT was not worth it
+    from pathlib import Path
+
+    from vertical.core.spec import load_domain
+
+    xinli = Path(__file__).resolve().parents[3] / "examples" / "xinli"
+    p = plan(load_domain(xinli), time_budget_min=60).profile
+    assert p.conversations == 70 and p.answers == 260
+    assert "enough-conversations" in fired(p) and "few-conversations" not in fired(p)
+    assert "few-conversations" in fired(Profile(conversations=70, answers=60))  # answers decide, not records
+
+
+def test_reviewed_feedback_counts_only_accepted_preference_pairs(counseling_dir):
+    from finetune.data.feedback import Feedback, store_for
+    from vertical.core.spec import load_domain
+
+    spec = load_domain(counseling_dir)
+    before = plan(spec, time_budget_min=60).profile.preference_pairs
+    store = store_for()
+    ids = [
+        store.add(Feedback(spec.name, f"question {i}?", "a weak answer", -1, correction=f"a better answer {i}"))
+        for i in range(2)
+    ]
+    assert plan(spec, time_budget_min=60).profile.preference_pairs == before + 2  # nobody reviewed yet: all count
+    store.review(spec.name, ids[0], "preference")
+    store.review(spec.name, ids[1], "reject")
+    assert plan(spec, time_budget_min=60).profile.preference_pairs == before + 1
