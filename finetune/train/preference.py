@@ -30,7 +30,7 @@ from finetune.train.artifacts import (
 from finetune.train.checkpoints import last_complete_checkpoint
 from finetune.train.config import RunConfig, check_hardware, resolve_config
 from finetune.train.result import TrainResult
-from finetune.train.trainer import ProgressFn, common_arguments, run_dir_for
+from finetune.train.trainer import ProgressFn, common_arguments, run_dir_for, training_record
 from vertical.core.errors import DataFormatError, TrainingError
 from vertical.core.spec import DomainSpec
 
@@ -285,19 +285,9 @@ def _train(
     staging = staging_dir(out_dir)
     shutil.rmtree(staging, ignore_errors=True)
     trainer.save_model(str(staging))
-    record = {
-        "domain": spec.name,
-        "kind": method,
-        "base_model": spec.base_model,
-        "method": cfg.training.method,
-        "training": cfg.training.model_dump(mode="json"),
-        "max_length": cfg.max_length,
-        "data": data.manifest,
-        "metrics": metrics,
-        "resumed_from": result.resumed_from,
-        "sft_adapter": str(sft_adapter or ""),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    record = training_record(
+        spec, cfg, method, data.manifest, metrics, result.resumed_from, sft_adapter=str(sft_adapter or "")
+    )
     finalize_model_dir(staging, tokenizer, out_dir, record)
     plot_loss(loss_series(trainer.state.log_history), result.plot_path, f"{spec.name} {method} ({cfg.training.method})")
     write_run_log(run_dir, {**record, "adapter_dir": str(out_dir), "log_history": trainer.state.log_history})

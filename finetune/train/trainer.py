@@ -78,6 +78,31 @@ def common_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> dict[str,
     )
 
 
+def training_record(
+    spec: DomainSpec,
+    cfg: RunConfig,
+    kind: str,
+    data_manifest: dict,
+    metrics: dict,
+    resumed_from: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What every adapter folder records about its run (SFT/CPT here, DPO/KTO/ORPO in ``preference``)."""
+    return {
+        "domain": spec.name,
+        "kind": kind,
+        "base_model": spec.base_model,
+        "method": cfg.training.method,
+        "training": cfg.training.model_dump(mode="json"),
+        "max_length": cfg.max_length,
+        "data": data_manifest,
+        "metrics": metrics,
+        "resumed_from": resumed_from,
+        **extra,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def training_arguments(cfg: RunConfig, checkpoints: Path, cuda: bool) -> Any:
     from transformers import TrainingArguments
 
@@ -137,18 +162,7 @@ def _write_outputs(
 ) -> None:
     """Adapter folder with its training record, then loss.png and log.json under the run folder."""
     out_dir, metrics = result.adapter_dir, result.metrics
-    record = {
-        "domain": spec.name,
-        "kind": kind,
-        "base_model": spec.base_model,
-        "method": cfg.training.method,
-        "training": cfg.training.model_dump(mode="json"),
-        "max_length": cfg.max_length,
-        "data": data.manifest,
-        "metrics": metrics,
-        "resumed_from": result.resumed_from,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    record = training_record(spec, cfg, kind, data.manifest, metrics, result.resumed_from)
     finalize_model_dir(staging, tokenizer, out_dir, record)
     series = loss_series(trainer.state.log_history)
     if eval_before is not None:
