@@ -28,16 +28,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-QUESTIONS = [
-    "How can I sleep better?",
-    "What helps with panic attacks?",
-    "How do I cope with grief?",
-    "What is a thought record?",
-    "How can I set boundaries?",
-    "What is burnout?",
-    "How do I calm down quickly?",
-    "How do I find a therapist?",
-]
+sys.path.insert(0, str(REPO / "bench"))
+from serve import QUESTIONS  # noqa: E402 - the same questions as the transformers-engine bench
+
 USERS = 8
 
 
