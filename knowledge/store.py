@@ -243,13 +243,14 @@ class KnowledgeBase:
         dense_weight, _ = self.dense_weight(tag)
         use_dense = dense_weight > 0
         qvec = embed_query(self.embedder, query) if use_dense or params.mmr else None
-        empty: dict[str, list] = {"ids": [], "distances": [], "documents": [], "metadatas": []}
         enabled = enabled_filter(self, where, n)  # curation: disabled chunks leave both arms
         try:
-            dense = (
-                enabled.dense(self.vectors.query(qvec, enabled.dense_n, where=enabled.where, embeddings=params.mmr))
+            dense = (  # ids and distances only: texts are read for the final hits alone (half Chroma's time)
+                enabled.dense(
+                    self.vectors.query(qvec, enabled.dense_n, where=enabled.where, embeddings=params.mmr, texts=False)
+                )
                 if qvec is not None and use_dense
-                else empty
+                else {"ids": [], "distances": []}
             )
             allowed = set(self.vectors.ids(where=where)) if where else None
         except KnowledgeError:
@@ -268,9 +269,7 @@ class KnowledgeBase:
         if params.mmr and len(fused) > k and qvec is not None:
             fused = self._mmr(qvec, fused, k, params.mmr_lambda)
         fused = fused[:k]
-        known = {i: _hit(i, d, m) for i, d, m in zip(dense["ids"], dense["documents"], dense["metadatas"])}
-        missing = [i for i, _ in fused if i not in known]
-        known.update({h.chunk_id: h for h in self.get_chunks(missing)})
+        known = {h.chunk_id: h for h in self.get_chunks([i for i, _ in fused])}  # texts of the final hits only
         stats = self.stats(tag)
         terms = query_terms(query)
         coverage = stats.coverage if stats else None

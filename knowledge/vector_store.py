@@ -107,11 +107,14 @@ class ChromaStore:
             return {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
         return self.collection.get(ids=ids, where=where, limit=limit, include=include)
 
-    def query(self, embedding: np.ndarray, n: int, where: dict | None = None, embeddings: bool = False) -> dict:
-        """Nearest ``n`` chunks: ids, documents, metadatas, distances (cosine distance = 1 - cos)."""
+    def query(
+        self, embedding: np.ndarray, n: int, where: dict | None = None, embeddings: bool = False, texts: bool = True
+    ) -> dict:
+        """Nearest ``n`` chunks: ids, distances (cosine distance = 1 - cos), and documents + metadatas
+        unless ``texts=False`` (reading them is half the query's time; search reads only the final hits')."""
         if not self.exists():
             return {"ids": [], "documents": [], "metadatas": [], "distances": [], "embeddings": []}
-        include = ["documents", "metadatas", "distances"] + (["embeddings"] if embeddings else [])
+        include = (["documents", "metadatas"] if texts else []) + ["distances"] + (["embeddings"] if embeddings else [])
         result = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=include)
         return {
             key: (value[0] if value is not None else [])
