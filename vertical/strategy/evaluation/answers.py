@@ -5,10 +5,10 @@ evaluated (which may be an unsaved ``auto`` candidate or a baseline, so the save
 consulted). The engine comes from serving's single per-process cache (``serving.engines.shared_engine``),
 the one ``vertical ask`` uses too, so candidates with the same base model and adapter share one loaded model.
 
-Speed: ``answer_many`` keeps ``CONCURRENCY`` (4 × the engine's batch) questions in flight, so the
-transformers engine's dynamic batching answers them in left-padded batches, the next batch is already
-queued when one ends, and the engine can pick rows of similar prompt length from that queue (less
-padding); ``bench/eval.py`` measures it against one question at a time.
+Speed: ``answer_many`` keeps 2 × ``settings.eval_batch`` questions in flight, so the
+transformers engine's dynamic batching answers them in left-padded batches of ``settings.eval_batch``, the
+next batch is already queued when one ends, and the engine can pick rows of similar prompt length from that
+queue (less padding); ``bench/eval.py`` measures it against one question at a time.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 from vertical.core.manifest import Manifest
 from vertical.core.spec import DomainSpec
 
-CONCURRENCY = 32
 Progress = Callable[[int, int, float | None], None]  # (answered, total, seconds left or None)
 
 
@@ -64,23 +63,32 @@ def runtime_for(spec: DomainSpec, manifest: Manifest) -> Any:
 
 
 @contextmanager
-def whole_batches(engine: Any, window_s: float = 0.3, max_wait_s: float = 2.0) -> Iterator[None]:
-    """Let the transformers engine gather full batches while the eval runs, then restore its settings.
+def whole_batches(
+    engine: Any, window_s: float = 0.3, max_wait_s: float = 2.0, max_batch: int | None = None
+) -> Iterator[None]:
+    """Let the transformers engine gather full, large batches while the eval runs, then restore its settings.
 
     Every question is submitted at once, but each thread first runs safety and retrieval, so requests reach the
     engine tens of ms apart; the engine's interactive window (20 ms after the last arrival) then starts a batch
     of 1–3 and queues the rest behind it: 3 batches instead of 2 for 16 questions, 84 s instead of 61 s
-    (bench/RESULTS.md). Engines without these settings (vLLM, OpenAI) batch on their own and are left alone.
+    (bench/RESULTS.md). Decoding a small model on a CPU is bound by reading its weights once per step, so a
+    step for 32 rows costs little more than one for 8: the batch grows to ``max_batch`` (settings.eval_batch)
+    for the eval. Engines without these settings (vLLM, OpenAI) batch on their own and are left alone.
     """
-    old = getattr(engine, "window_s", None), getattr(engine, "max_wait_s", None)
+    from vertical.core.settings import get_settings
+
+    names = ("window_s", "max_wait_s", "max_batch")
+    old = tuple(getattr(engine, name, None) for name in names)
     if None in old:
         yield
         return
-    engine.window_s, engine.max_wait_s = max(old[0], window_s), max(old[1], max_wait_s)
+    wanted = max_batch or get_settings().eval_batch
+    engine.window_s, engine.max_wait_s, engine.max_batch = max(old[0], window_s), max(old[1], max_wait_s), wanted
     try:
         yield
     finally:
-        engine.window_s, engine.max_wait_s = old
+        for name, value in zip(names, old):
+            setattr(engine, name, value)
 
 
 class _Eta:
@@ -109,6 +117,7 @@ def answer_all(
 ) -> tuple[list[AnswerRecord], str]:
     """Answers in question order, and the name of the path that produced them."""
     from serving.answer import AnswerRequest, answer, answer_many
+    from vertical.core.settings import get_settings
 
     runtime = runtime_for(spec, manifest)
     if on_progress:
@@ -119,8 +128,9 @@ def answer_all(
         answer(runtime, AnswerRequest.ask(questions[0], max_new_tokens=1))
     eta = _Eta(len(questions), on_progress)
     reqs = [AnswerRequest.ask(q, max_new_tokens=max_new_tokens) for q in questions]
-    with whole_batches(runtime.engine):
-        results = answer_many(runtime, reqs, concurrency=CONCURRENCY, on_answer=lambda _i, _a: eta.tick())
+    batch = get_settings().eval_batch
+    with whole_batches(runtime.engine, max_batch=batch):
+        results = answer_many(runtime, reqs, concurrency=2 * batch, on_answer=lambda _i, _a: eta.tick())
     records = []
     for result in results:
         written, attributed = split_citations(result)
