@@ -5,7 +5,8 @@ batched path the evaluation uses (all questions submitted at once, so the transf
 
 Both arms answer the same questions on the same engine after one warm-up answer. The batched arm (every question
 submitted at once, as the evaluation does) runs between the two halves of the sequential arm, so other jobs on a
-shared machine slow both arms alike. The machine's load average is recorded before and after.
+shared machine slow both arms alike. The machine's load average is recorded before and after, and how many
+answers are the same text in both arms (the eval must score what a user asking alone would get).
 """
 
 from __future__ import annotations
@@ -54,11 +55,14 @@ def main() -> None:
     tokens = {"sequential": 0, "batched": 0}
     half = len(questions) // 2
 
+    alone: list[str] = []  # answers one at a time, in question order
+
     def sequential(chunk: list[str]) -> None:  # the old path: one request at a time
         t = time.perf_counter()
         for q in chunk:
             reply = answer(runtime, AnswerRequest.ask(q, max_new_tokens=args.max_new_tokens))
             tokens["sequential"] += reply.usage.get("completion_tokens", 0)
+            alone.append(reply.answer)
         arms["sequential"] += time.perf_counter() - t
 
     # sandwich: the batched run (all questions at once, as an eval submits them) sits between the two halves of
@@ -81,6 +85,8 @@ def main() -> None:
         "ratio_batched_over_sequential": round(arms["batched"] / arms["sequential"], 3),
         "sequential_completion_tokens": tokens["sequential"],
         "batched_completion_tokens": tokens["batched"],
+        # batching pads rows, which may move fp32 logits by rounding; greedy answers should still match
+        "identical_answers": sum(a == r.answer for a, r in zip(alone, records)),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
         "cpu_count": os.cpu_count(),
