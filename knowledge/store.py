@@ -245,10 +245,8 @@ class KnowledgeBase:
         qvec = embed_query(self.embedder, query) if use_dense or params.mmr else None
         enabled = enabled_filter(self, where, n)  # curation: disabled chunks leave both arms
         try:
-            dense = (  # ids and distances only: texts are read for the final hits alone (half Chroma's time)
-                enabled.dense(
-                    self.vectors.query(qvec, enabled.dense_n, where=enabled.where, embeddings=params.mmr, texts=False)
-                )
+            dense = (  # ids and distances only: texts (and MMR's vectors) are read for the fused hits alone
+                enabled.dense(self.vectors.query(qvec, enabled.dense_n, where=enabled.where))
                 if qvec is not None and use_dense
                 else {"ids": [], "distances": []}
             )

@@ -107,20 +107,13 @@ class ChromaStore:
             return {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
         return self.collection.get(ids=ids, where=where, limit=limit, include=include)
 
-    def query(
-        self, embedding: np.ndarray, n: int, where: dict | None = None, embeddings: bool = False, texts: bool = True
-    ) -> dict:
-        """Nearest ``n`` chunks: ids, distances (cosine distance = 1 - cos), and documents + metadatas
-        unless ``texts=False`` (reading them is half the query's time; search reads only the final hits')."""
+    def query(self, embedding: np.ndarray, n: int, where: dict | None = None) -> dict:
+        """Nearest ``n`` chunks: ids and distances (cosine distance = 1 - cos). No texts: reading them is
+        half the query's time, and search reads them (with :meth:`get`) for the final hits only."""
         if not self.exists():
-            return {"ids": [], "documents": [], "metadatas": [], "distances": [], "embeddings": []}
-        include = (["documents", "metadatas"] if texts else []) + ["distances"] + (["embeddings"] if embeddings else [])
-        result = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=include)
-        return {
-            key: (value[0] if value is not None else [])
-            for key, value in result.items()
-            if key in ("ids", "documents", "metadatas", "distances", "embeddings")
-        }
+            return {"ids": [], "distances": []}
+        result = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
+        return {"ids": result["ids"][0], "distances": result["distances"][0]}
 
     def drop(self) -> None:
         """Delete the whole collection (vectors of another embedder: other dimensions, other space)."""
